@@ -1,0 +1,421 @@
+"""What was bought and paid: cards, subscriptions, orders, payments, refunds, benefit grants."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from membership.models import Currency, Organization
+from offers.models import Benefit, Offer, TermsAcceptance
+
+
+class PaymentMethod(models.Model):
+    """A card saved to the organization's Stripe customer. Removed cards are kept for invoices."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="payment_methods"
+    )
+    stripe_payment_method_id = models.CharField(_("Stripe payment method"), max_length=255, unique=True)
+    brand = models.CharField(_("brand"), max_length=30)
+    last4 = models.CharField(_("last 4 digits"), max_length=4)
+    exp_month = models.PositiveSmallIntegerField(_("expiry month"))
+    exp_year = models.PositiveSmallIntegerField(_("expiry year"))
+    is_default = models.BooleanField(_("default"), default=False)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(is_default=True, removed_at__isnull=True),
+                name="one_default_payment_method",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand.title()} •••• {self.last4}"
+
+    @property
+    def expiry_label(self) -> str:
+        return f"{self.exp_month:02d}/{self.exp_year}"
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAST_DUE = "past_due", _("Past due")
+    EXPIRED = "expired", _("Expired")
+    CANCELED = "canceled", _("Canceled")
+
+
+LIVE_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
+
+
+class Subscription(models.Model):
+    """An organization's subscription to an offer, one term at a time.
+
+    ``current_term_end`` is the anniversary: the day the next term starts and the renewal is
+    charged. Terms are anchored to ``started_on`` (see ``billing.terms.anniversary``).
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(
+        _("status"), max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE
+    )
+    started_on = models.DateField(_("start date"))
+    term_number = models.PositiveIntegerField(_("term"), default=1)
+    current_term_start = models.DateField(_("current term start"))
+    current_term_end = models.DateField(_("anniversary"), db_index=True)
+    auto_renew = models.BooleanField(_("auto-renew"), default=True)
+    auto_renew_locked = models.BooleanField(
+        _("auto-renew locked"),
+        default=False,
+        help_text=_("Auto-renew was turned off; it cannot be turned on again until a renewal."),
+    )
+    payment_method = models.ForeignKey(
+        PaymentMethod,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+        verbose_name=_("payment method"),
+    )
+    cancel_at_term_end = models.BooleanField(_("cancel at end of term"), default=False)
+    canceled_at = models.DateTimeField(_("canceled"), null=True, blank=True)
+    ended_on = models.DateField(_("ended"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one live (active or past due) subscription per organization and offer.
+            models.UniqueConstraint(
+                fields=["organization", "offer"],
+                condition=Q(status__in=["active", "past_due"]),
+                name="one_live_subscription_per_offer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer.name} — {self.organization.name}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class SubscriptionEvent(models.Model):
+    """Every state change of a subscription: who or what, when, from, to."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(_("by"), max_length=200, blank=True)
+    kind = models.CharField(_("change"), max_length=40)
+    from_status = models.CharField(_("from"), max_length=16, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("subscription change")
+        verbose_name_plural = _("subscription changes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.from_status} → {self.to_status}"
+
+
+class OrderKind(models.TextChoices):
+    PURCHASE = "purchase", _("Purchase")
+    RENEWAL = "renewal", _("Renewal")
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing payment")
+    REQUIRES_ACTION = "requires_action", _("Waiting for card authentication")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Payment failed")
+    CANCELED = "canceled", _("Canceled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+OPEN_ORDER_STATUSES = (
+    OrderStatus.PENDING,
+    OrderStatus.PROCESSING,
+    OrderStatus.REQUIRES_ACTION,
+    OrderStatus.FAILED,
+)
+
+
+class Order(models.Model):
+    """One term of an offer for one organization, and its payment.
+
+    A purchase order becomes a subscription once paid; a renewal order belongs to the subscription
+    and the term it renews, once: a unique row per (subscription, term) is what keeps a renewal
+    from being charged twice.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="orders")
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="orders")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, null=True, blank=True, related_name="orders"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=OrderKind.choices)
+    term_number = models.PositiveIntegerField(_("term"))
+    term_start = models.DateField(_("term start"), null=True, blank=True)
+    term_end = models.DateField(_("term end"), null=True, blank=True)
+    amount = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    payment_method = models.ForeignKey(
+        PaymentMethod, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    card_brand = models.CharField(_("card brand"), max_length=30, blank=True)
+    card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    terms_acceptance = models.ForeignKey(
+        TermsAcceptance, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    stripe_payment_intent_id = models.CharField(_("Stripe PaymentIntent"), max_length=255, blank=True)
+    attempt_count = models.PositiveIntegerField(_("payment attempts"), default=0)
+    next_retry_on = models.DateField(_("next retry"), null=True, blank=True)
+    retries_stopped = models.BooleanField(_("automatic retries stopped"), default=False)
+    failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
+    failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
+    invoice_number = models.CharField(_("invoice number"), max_length=32, unique=True, null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    refunded_amount = models.PositiveIntegerField(_("refunded (minor units)"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "term_number"],
+                condition=Q(kind="renewal"),
+                name="one_renewal_order_per_term",
+            ),
+            # One purchase checkout in flight per organization and offer: two tabs share it.
+            models.UniqueConstraint(
+                fields=["organization", "offer"],
+                condition=Q(kind="purchase", status__in=["pending", "processing", "requires_action", "failed"]),
+                name="one_open_purchase_per_offer",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_retry_on"])]
+
+    def __str__(self) -> str:
+        return self.invoice_number or f"Order {self.pk}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """The Stripe idempotency key of the current attempt, derived from this row."""
+        return f"partnerportal-order-{self.pk}-attempt-{self.attempt_count}"
+
+
+class PaymentAttempt(models.Model):
+    """One PaymentIntent tried for an order, with what Stripe answered."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", _("Started")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        REQUIRES_ACTION = "requires_action", _("Requires authentication")
+        UNKNOWN = "unknown", _("Outcome unknown (to reconcile)")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField(_("attempt"))
+    off_session = models.BooleanField(_("off-session"), default=False)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    stripe_payment_intent_id = models.CharField(_("Stripe PaymentIntent"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.STARTED)
+    failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
+    failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
+        ordering = ["order", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="one_attempt_number_per_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} #{self.number}: {self.status}"
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    stripe_refund_id = models.CharField(_("Stripe refund"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("refunded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            # One refund per order keeps a double-clicked refund from paying out twice.
+            models.UniqueConstraint(fields=["order"], name="one_refund_per_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount / 100:.2f} {self.currency} for {self.order}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event, stored once by its Stripe id."""
+
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class ReminderKind(models.TextChoices):
+    EXPIRY_30 = "expiry_30", _("Expires in 30 days")
+    EXPIRY_15 = "expiry_15", _("Expires in 15 days")
+    EXPIRY_7 = "expiry_7", _("Expires in 7 days")
+    EXPIRY_1 = "expiry_1", _("Expires tomorrow")
+    GRACE_STARTED = "grace_started", _("Expired today; grace window started")
+    GRACE_ENDING = "grace_ending", _("Grace window ends in 7 days")
+    UPCOMING_RENEWAL = "upcoming_renewal", _("Upcoming renewal")
+    CARD_EXPIRING = "card_expiring", _("Card expires before renewal")
+    RENEWAL_RECEIPT = "renewal_receipt", _("Renewal receipt")
+    RENEWAL_FAILED = "renewal_failed", _("Renewal failed")
+    EXPIRED = "expired", _("Subscription expired")
+
+
+class ReminderSent(models.Model):
+    """A reminder sent once per subscription, term and kind (``attempt`` for failure notices)."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="reminders")
+    term_number = models.PositiveIntegerField(_("term"))
+    kind = models.CharField(_("kind"), max_length=32, choices=ReminderKind.choices)
+    attempt = models.PositiveIntegerField(_("attempt"), default=0)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    recipients = models.JSONField(_("recipients"), default=list)
+
+    class Meta:
+        verbose_name = _("reminder sent")
+        verbose_name_plural = _("reminders sent")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "term_number", "kind", "attempt"], name="one_reminder_per_term"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.subscription}"
+
+
+class BenefitGrant(models.Model):
+    """A benefit given to a subscription for one term; activation is recorded with its time."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="benefit_grants")
+    benefit = models.ForeignKey(Benefit, on_delete=models.PROTECT, related_name="grants")
+    term_number = models.PositiveIntegerField(_("term"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    used_quantity = models.PositiveIntegerField(_("used"), default=0)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("benefit grant")
+        verbose_name_plural = _("benefit grants")
+        ordering = ["benefit__position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "benefit", "term_number"], name="one_grant_per_benefit_term"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit.name} (term {self.term_number})"
+
+
+class ProductKey(models.Model):
+    """A product key from a pool staff load; given out once, to one organization."""
+
+    benefit = models.ForeignKey(Benefit, on_delete=models.PROTECT, related_name="product_keys")
+    key = models.CharField(_("product key"), max_length=64, unique=True)
+    grant = models.ForeignKey(
+        BenefitGrant, on_delete=models.PROTECT, null=True, blank=True, related_name="product_keys"
+    )
+    issued_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    loaded_at = models.DateTimeField(_("loaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("product key")
+        verbose_name_plural = _("product keys")
+        ordering = ["loaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.benefit.name}: …{self.key[-5:]}"
+
+
+class SeatAssignment(models.Model):
+    """A seat or license of a benefit grant, assigned to a person by email."""
+
+    grant = models.ForeignKey(BenefitGrant, on_delete=models.CASCADE, related_name="assignments")
+    email = models.EmailField(_("assigned to"))
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("seat assignment")
+        verbose_name_plural = _("seat assignments")
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "email"], name="one_seat_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return self.email

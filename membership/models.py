@@ -1,0 +1,286 @@
+"""Who: organizations, their people and roles, competencies, invitations, and the audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Partners sign in with their email; staff are users with ``is_staff``."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: follow the browser's language."),
+    )
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Country(models.TextChoices):
+    US = "US", _("United States")
+    ES = "ES", _("Spain")
+    GB = "GB", _("United Kingdom")
+    DE = "DE", _("Germany")
+    FR = "FR", _("France")
+    MX = "MX", _("Mexico")
+
+
+class Currency(models.TextChoices):
+    USD = "USD", "USD"
+    EUR = "EUR", "EUR"
+
+
+partner_id_validator = RegexValidator(r"^\d{7}$", _("A Partner ID has exactly 7 digits."))
+
+
+class Organization(models.Model):
+    """A partner company. ``network_member_since`` empty means it has not joined the network."""
+
+    name = models.CharField(_("name"), max_length=200)
+    partner_id = models.CharField(
+        _("Partner ID"), max_length=7, unique=True, validators=[partner_id_validator]
+    )
+    country = models.CharField(_("country"), max_length=2, choices=Country.choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    region = models.CharField(_("state or province"), max_length=100, blank=True)
+    vat_id = models.CharField(_("VAT ID"), max_length=32, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    network_member_since = models.DateField(_("network member since"), null=True, blank=True)
+    stripe_customer_id = models.CharField(
+        _("Stripe customer"), max_length=255, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.partner_id})"
+
+    @property
+    def is_network_member(self) -> bool:
+        return self.network_member_since is not None
+
+    @property
+    def billing_address_lines(self) -> list[str]:
+        city_line = " ".join(p for p in (self.postal_code, self.city) if p)
+        parts = [self.address_line1, self.address_line2, city_line, self.region]
+        return [p for p in parts if p] + [self.get_country_display()]
+
+
+class Role(models.TextChoices):
+    GLOBAL_ADMIN = "global_admin", _("Global admin")
+    MPN_PARTNER_ADMIN = "mpn_partner_admin", _("MPN partner admin")
+    BILLING_ADMIN = "billing_admin", _("Billing admin")
+    ACCOUNT_ADMIN = "account_admin", _("Account admin")
+
+
+class Membership(models.Model):
+    """A user belongs to an organization; roles come through ``RoleGrant`` (several allowed)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organization"),
+    )
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization.name}"
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(grant.role for grant in self.role_grants.all())
+
+
+class RoleGrant(models.Model):
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="role_grants"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "role"], name="one_grant_per_role")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_role_display()
+
+
+class CompetencyArea(models.TextChoices):
+    CLOUD_PLATFORM = "cloud_platform", _("Cloud Platform")
+    APPLICATION_DEVELOPMENT = "application_development", _("Application Development")
+    CLOUD_PRODUCTIVITY = "cloud_productivity", _("Cloud Productivity")
+    DATA_ANALYTICS = "data_analytics", _("Data Analytics")
+    DATACENTER = "datacenter", _("Datacenter")
+    SECURITY = "security", _("Security")
+
+
+class CompetencyLevel(models.TextChoices):
+    SILVER = "silver", _("Silver")
+    GOLD = "gold", _("Gold")
+
+
+class Competency(models.Model):
+    """An earned designation, granted by staff in the admin."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="competencies"
+    )
+    area = models.CharField(_("solution area"), max_length=40, choices=CompetencyArea.choices)
+    level = models.CharField(_("level"), max_length=10, choices=CompetencyLevel.choices)
+    anniversary = models.DateField(_("anniversary"))
+    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("competency")
+        verbose_name_plural = _("competencies")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "area"], name="one_competency_per_area")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} {self.get_area_display()}"
+
+
+class Invitation(models.Model):
+    """A one-time link to join an organization; only a hash of the token is stored."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.organization.name}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when and from where: sign-ins, roles, purchases, renewals, refunds…"""
+
+    class Action(models.TextChoices):
+        SIGN_IN = "sign_in", _("Signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+        SIGN_OUT = "sign_out", _("Signed out")
+        USER_ADDED = "user_added", _("User added")
+        USER_REMOVED = "user_removed", _("User removed")
+        ROLES_CHANGED = "roles_changed", _("Roles changed")
+        PROFILE_CHANGED = "profile_changed", _("Organization profile changed")
+        PURCHASE = "purchase", _("Purchase")
+        RENEWAL = "renewal", _("Renewal")
+        AUTO_RENEW_OFF = "auto_renew_off", _("Auto-renew turned off")
+        PAYMENT_METHOD_ADDED = "payment_method_added", _("Payment method added")
+        PAYMENT_METHOD_REMOVED = "payment_method_removed", _("Payment method removed")
+        CANCELLATION = "cancellation", _("Cancellation")
+        REFUND = "refund", _("Refund")
+        BENEFIT_ACTIVATED = "benefit_activated", _("Benefit activated")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(_("actor"), max_length=200, blank=True)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    target = models.CharField(_("target"), max_length=200, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor_label or self.actor}"

@@ -1,0 +1,26 @@
+"""The Celery app. Periodic schedules are declared here, in one place."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerportal.settings")
+
+app = Celery("partnerportal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # The billing cycle is idempotent: a second beat, or a run by hand, changes nothing twice.
+    "billing-cycle-hourly": {
+        "task": "billing.tasks.billing_cycle_run",
+        "schedule": crontab(minute=5),
+    },
+    "support-auto-close-hourly": {
+        "task": "support.tasks.service_requests_auto_close",
+        "schedule": crontab(minute=35),
+    },
+}
