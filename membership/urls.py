@@ -1,7 +1,40 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from membership import views
+from partnerportal.views import coming_soon
 
 app_name = "membership"
 
-urlpatterns: list = []
+# Sign-in pages keep Django's global names (login, logout, password_reset…), which its views use.
+auth_patterns = [
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(
+            email_template_name="registration/password_reset_email.txt",
+            html_email_template_name="registration/password_reset_email.html",
+            subject_template_name="registration/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path("accounts/password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
+    ),
+]
+
+urlpatterns = [
+    path("account/language/", views.set_language, name="set_language"),
+    path("account/organization/", views.switch_organization, name="switch_organization"),
+    path("account/users/", coming_soon, name="users"),
+    path("account/profile/", coming_soon, name="profile"),
+]

@@ -3,21 +3,24 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
+from membership.urls import auth_patterns
 from partnerportal import views
 
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    *auth_patterns,
     path("", include("membership.urls")),
-    path("", include("offers.urls")),
     path("", include("billing.urls")),
     path("support/", include("support.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
 
-admin.site.site_header = "Partner Portal — staff"
-admin.site.site_title = "Partner Portal staff"
+admin.site.site_header = _("Partner Portal — staff")
+admin.site.site_title = _("Partner Portal staff")
+admin.site.index_title = _("Support, billing and catalog")
 
 if settings.DEBUG:
     from django.conf.urls.static import static

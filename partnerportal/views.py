@@ -1,7 +1,40 @@
+"""Pages that show several apps' data (the dashboard) and the load balancer's health check."""
+
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from billing.selectors.subscriptions import Tier, organization_tier, subscriptions_for_organization
+from membership.access import member_required
+from membership.permissions import Action
+from support.selectors import service_requests_visible_to
 
 
-def healthz(request):
+@member_required(Action.VIEW_DASHBOARD)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    tier = organization_tier(organization=organization)
+    subscriptions = list(subscriptions_for_organization(organization=organization)[:5])
+    open_requests = service_requests_visible_to(membership=request.membership).filter(
+        closed_at__isnull=True
+    )
+    return render(
+        request,
+        "partnerportal/dashboard.html",
+        {
+            "tier": tier,
+            "tier_label": Tier.LABELS[tier],
+            "subscriptions": subscriptions,
+            "open_request_count": open_requests.count(),
+        },
+    )
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+def coming_soon(request: HttpRequest, **kwargs) -> HttpResponse:
+    """Temporary page for a menu entry whose issue has not landed yet."""
+    return render(request, "partnerportal/coming_soon.html", status=200)

@@ -1,0 +1,2 @@
+"""Billing's writes, one module per subject: subscriptions, payments, renewals, cancellations,
+payment methods, benefits. Import from the module (``billing.services.renewals``)."""

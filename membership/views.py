@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from membership.forms import LanguageForm, SignInForm, SwitchOrganizationForm
+from membership.middleware import SESSION_ORGANIZATION_KEY
+from membership.selectors import membership_get
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+
+def _safe_next(request: HttpRequest, target: str | None) -> str:
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return "/"
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Save the language for the signed-in user (and in a cookie for the sign-in pages)."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return redirect("/")
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    translation.activate(language)
+    response = redirect(_safe_next(request, form.cleaned_data["next"]))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=60 * 60 * 24 * 365,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response
+
+
+@require_POST
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    form = SwitchOrganizationForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    membership = membership_get(user=request.user, organization_id=form.cleaned_data["organization"])
+    if membership is None:
+        raise Http404
+    request.session[SESSION_ORGANIZATION_KEY] = membership.organization_id
+    messages.success(request, _("You are now working in %(name)s.") % {"name": membership.organization.name})
+    return redirect("dashboard")
