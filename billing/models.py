@@ -18,7 +18,9 @@ class PaymentMethod(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="payment_methods"
     )
-    stripe_payment_method_id = models.CharField(_("Stripe payment method"), max_length=255, unique=True)
+    stripe_payment_method_id = models.CharField(
+        _("Stripe payment method"), max_length=255, unique=True
+    )
     brand = models.CharField(_("brand"), max_length=30)
     last4 = models.CharField(_("last 4 digits"), max_length=4)
     exp_month = models.PositiveSmallIntegerField(_("expiry month"))
@@ -69,7 +71,10 @@ class Subscription(models.Model):
     )
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="subscriptions")
     status = models.CharField(
-        _("status"), max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE
+        _("status"),
+        max_length=16,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.ACTIVE,
     )
     started_on = models.DateField(_("start date"))
     term_number = models.PositiveIntegerField(_("term"), default=1)
@@ -195,13 +200,18 @@ class Order(models.Model):
     terms_acceptance = models.ForeignKey(
         TermsAcceptance, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
-    stripe_payment_intent_id = models.CharField(_("Stripe PaymentIntent"), max_length=255, blank=True)
+    stripe_payment_intent_id = models.CharField(
+        _("Stripe PaymentIntent"), max_length=255, blank=True
+    )
     attempt_count = models.PositiveIntegerField(_("payment attempts"), default=0)
+    claimed_at = models.DateTimeField(_("payment started"), null=True, blank=True)
     next_retry_on = models.DateField(_("next retry"), null=True, blank=True)
     retries_stopped = models.BooleanField(_("automatic retries stopped"), default=False)
     failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
     failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
-    invoice_number = models.CharField(_("invoice number"), max_length=32, unique=True, null=True, blank=True)
+    invoice_number = models.CharField(
+        _("invoice number"), max_length=32, unique=True, null=True, blank=True
+    )
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     refunded_amount = models.PositiveIntegerField(_("refunded (minor units)"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -220,7 +230,10 @@ class Order(models.Model):
             # One purchase checkout in flight per organization and offer: two tabs share it.
             models.UniqueConstraint(
                 fields=["organization", "offer"],
-                condition=Q(kind="purchase", status__in=["pending", "processing", "requires_action", "failed"]),
+                condition=Q(
+                    kind="purchase",
+                    status__in=["pending", "processing", "requires_action", "failed"],
+                ),
                 name="one_open_purchase_per_offer",
             ),
         ]
@@ -249,8 +262,12 @@ class PaymentAttempt(models.Model):
     number = models.PositiveIntegerField(_("attempt"))
     off_session = models.BooleanField(_("off-session"), default=False)
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
-    stripe_payment_intent_id = models.CharField(_("Stripe PaymentIntent"), max_length=255, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.STARTED)
+    stripe_payment_intent_id = models.CharField(
+        _("Stripe PaymentIntent"), max_length=255, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.STARTED
+    )
     failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
     failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now)
@@ -327,7 +344,9 @@ class ReminderKind(models.TextChoices):
 class ReminderSent(models.Model):
     """A reminder sent once per subscription, term and kind (``attempt`` for failure notices)."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="reminders")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="reminders"
+    )
     term_number = models.PositiveIntegerField(_("term"))
     kind = models.CharField(_("kind"), max_length=32, choices=ReminderKind.choices)
     attempt = models.PositiveIntegerField(_("attempt"), default=0)
@@ -340,7 +359,8 @@ class ReminderSent(models.Model):
         ordering = ["-sent_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["subscription", "term_number", "kind", "attempt"], name="one_reminder_per_term"
+                fields=["subscription", "term_number", "kind", "attempt"],
+                name="one_reminder_per_term",
             )
         ]
 
@@ -351,7 +371,9 @@ class ReminderSent(models.Model):
 class BenefitGrant(models.Model):
     """A benefit given to a subscription for one term; activation is recorded with its time."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="benefit_grants")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="benefit_grants"
+    )
     benefit = models.ForeignKey(Benefit, on_delete=models.PROTECT, related_name="grants")
     term_number = models.PositiveIntegerField(_("term"))
     quantity = models.PositiveIntegerField(_("quantity"))

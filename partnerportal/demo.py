@@ -22,14 +22,70 @@ ACTION_PACK_CODE = "action-pack"
 
 ACTION_PACK_BENEFITS = [
     # code, name, Spanish name, kind, quantity, software?
-    ("windows-enterprise", "Windows 10 Enterprise (upgrade) licenses", "Licencias de Windows 10 Enterprise (actualización)", BenefitKind.SOFTWARE_LICENSE, 10, True),
-    ("visual-studio-pro", "Visual Studio Professional licenses", "Licencias de Visual Studio Professional", BenefitKind.DEVELOPER_LICENSE, 3, True),
-    ("vsts-account", "Visual Studio Team Services account", "Cuenta de Visual Studio Team Services", BenefitKind.DEVELOPER_ACCOUNT, 1, False),
-    ("office-365-e3", "Office 365 (E3) seats", "Puestos de Office 365 (E3)", BenefitKind.ONLINE_SERVICE, 10, False),
-    ("ems", "Enterprise Mobility Suite seats", "Puestos de Enterprise Mobility Suite", BenefitKind.ONLINE_SERVICE, 5, False),
-    ("dynamics-crm", "Microsoft Dynamics CRM Online Professional seats", "Puestos de Microsoft Dynamics CRM Online Professional", BenefitKind.ONLINE_SERVICE, 5, False),
-    ("azure-credit", "Azure credit every month", "Crédito de Azure cada mes", BenefitKind.AZURE_CREDIT, 1, False),
-    ("support-incidents", "Technical support incidents a year", "Incidentes de soporte técnico al año", BenefitKind.SUPPORT_INCIDENTS, 10, False),
+    (
+        "windows-enterprise",
+        "Windows 10 Enterprise (upgrade) licenses",
+        "Licencias de Windows 10 Enterprise (actualización)",
+        BenefitKind.SOFTWARE_LICENSE,
+        10,
+        True,
+    ),
+    (
+        "visual-studio-pro",
+        "Visual Studio Professional licenses",
+        "Licencias de Visual Studio Professional",
+        BenefitKind.DEVELOPER_LICENSE,
+        3,
+        True,
+    ),
+    (
+        "vsts-account",
+        "Visual Studio Team Services account",
+        "Cuenta de Visual Studio Team Services",
+        BenefitKind.DEVELOPER_ACCOUNT,
+        1,
+        False,
+    ),
+    (
+        "office-365-e3",
+        "Office 365 (E3) seats",
+        "Puestos de Office 365 (E3)",
+        BenefitKind.ONLINE_SERVICE,
+        10,
+        False,
+    ),
+    (
+        "ems",
+        "Enterprise Mobility Suite seats",
+        "Puestos de Enterprise Mobility Suite",
+        BenefitKind.ONLINE_SERVICE,
+        5,
+        False,
+    ),
+    (
+        "dynamics-crm",
+        "Microsoft Dynamics CRM Online Professional seats",
+        "Puestos de Microsoft Dynamics CRM Online Professional",
+        BenefitKind.ONLINE_SERVICE,
+        5,
+        False,
+    ),
+    (
+        "azure-credit",
+        "Azure credit every month",
+        "Crédito de Azure cada mes",
+        BenefitKind.AZURE_CREDIT,
+        1,
+        False,
+    ),
+    (
+        "support-incidents",
+        "Technical support incidents a year",
+        "Incidentes de soporte técnico al año",
+        BenefitKind.SUPPORT_INCIDENTS,
+        10,
+        False,
+    ),
 ]
 
 TERMS_TEXT = """Microsoft Partner Network — internal-use rights
@@ -78,8 +134,12 @@ def action_pack_offer() -> Offer:
         },
     )
     for currency, amount in (("USD", 47500), ("EUR", 44000)):
-        OfferPrice.objects.update_or_create(offer=offer, currency=currency, defaults={"amount": amount})
-    for position, (code, name, name_es, kind, quantity, software) in enumerate(ACTION_PACK_BENEFITS):
+        OfferPrice.objects.update_or_create(
+            offer=offer, currency=currency, defaults={"amount": amount}
+        )
+    for position, (code, name, name_es, kind, quantity, software) in enumerate(
+        ACTION_PACK_BENEFITS
+    ):
         defaults = {
             "name": name,
             "name_es": name_es,
@@ -107,13 +167,21 @@ def action_pack_offer() -> Offer:
 def user_ensure(email: str, *, full_name: str, password: str = DEMO_PASSWORD, **extra) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = User.objects.create_user(email=email, password=password, full_name=full_name, **extra)
+        user = User.objects.create_user(
+            email=email, password=password, full_name=full_name, **extra
+        )
     return user
 
 
 @transaction.atomic
 def organization_ensure(
-    *, name: str, partner_id: str, country: str, currency: str, people: list[tuple[str, str, set[str]]], **fields
+    *,
+    name: str,
+    partner_id: str,
+    country: str,
+    currency: str,
+    people: list[tuple[str, str, set[str]]],
+    **fields,
 ) -> Organization:
     organization, _created = Organization.objects.get_or_create(
         partner_id=partner_id,
@@ -126,7 +194,9 @@ def organization_ensure(
         },
     )
     for email, full_name, roles in people:
-        membership_add(organization=organization, user=user_ensure(email, full_name=full_name), roles=roles)
+        membership_add(
+            organization=organization, user=user_ensure(email, full_name=full_name), roles=roles
+        )
     return organization
 
 

@@ -51,7 +51,9 @@ def content_security_policy() -> str:
     stripe_origin = _origin(settings.STRIPE_JS_URL)
     stripe_api_origin = _origin(settings.STRIPE_API_BASE) if settings.STRIPE_API_BASE else ""
     connect = " ".join(
-        dict.fromkeys(o for o in ("'self'", stripe_origin, stripe_api_origin or "https://api.stripe.com") if o)
+        dict.fromkeys(
+            o for o in ("'self'", stripe_origin, stripe_api_origin or "https://api.stripe.com") if o
+        )
     )
     frames = " ".join(o for o in ("'self'", stripe_origin) if o)
     return "; ".join(
@@ -82,7 +84,8 @@ class SecurityHeadersMiddleware:
         else:
             # The admin uses inline scripts; it still may not be framed and only loads our assets.
             response.setdefault(
-                "Content-Security-Policy", "frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
+                "Content-Security-Policy",
+                "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
             )
         response.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
         response.setdefault("X-Content-Type-Options", "nosniff")

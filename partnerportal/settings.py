@@ -165,7 +165,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Email: console unless EMAIL_URL says otherwise (e.g. smtp://127.0.0.1:1025).
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
 vars().update(env.email_url_config(EMAIL_URL))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Partner Portal <noreply@partnerportal.example>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Partner Portal <noreply@partnerportal.example>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_ALERT_EMAIL = env.str("STAFF_ALERT_EMAIL", default="support@partnerportal.example")
 
@@ -204,7 +206,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Stripe: STRIPE_API_BASE empty means real Stripe; http://127.0.0.1:8420 means localstripe.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420" if DEBUG else "")
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_localstripe" if DEBUG or TESTING else "")
+STRIPE_SECRET_KEY = env.str(
+    "STRIPE_SECRET_KEY", default="sk_test_localstripe" if DEBUG or TESTING else ""
+)
 STRIPE_PUBLISHABLE_KEY = env.str(
     "STRIPE_PUBLISHABLE_KEY", default="pk_test_localstripe" if DEBUG or TESTING else ""
 )
@@ -213,7 +217,9 @@ STRIPE_WEBHOOK_SECRET = env.str(
 )
 STRIPE_JS_URL = env.str(
     "STRIPE_JS_URL",
-    default=f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
+    default=f"{STRIPE_API_BASE}/js.stripe.com/v3/"
+    if STRIPE_API_BASE
+    else "https://js.stripe.com/v3/",
 )
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 

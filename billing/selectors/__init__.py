@@ -1,1 +1,4 @@
-"""Billing's reads, one module per subject. Import from the module (``billing.selectors.subscriptions``)."""
+"""Billing's reads, one module per subject.
+
+Import from the module: ``billing.selectors.subscriptions``.
+"""

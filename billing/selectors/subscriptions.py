@@ -71,7 +71,8 @@ def renewal_blocker(*, subscription: Subscription, today: dt.date | None = None)
     if today < window.opens_on:
         return str(_("Renewal opens on %(date)s.") % {"date": window.opens_on.isoformat()})
     if today > window.closes_on:
-        return str(_("The renewal window closed on %(date)s.") % {"date": window.closes_on.isoformat()})
+        closed = window.closes_on.isoformat()
+        return str(_("The renewal window closed on %(date)s.") % {"date": closed})
     return None
 
 
@@ -81,7 +82,9 @@ def grace_ends_on(*, subscription: Subscription) -> dt.date:
 
 def live_subscription(*, organization: Organization, offer: Offer) -> Subscription | None:
     return (
-        Subscription.objects.filter(organization=organization, offer=offer, status__in=LIVE_STATUSES)
+        Subscription.objects.filter(
+            organization=organization, offer=offer, status__in=LIVE_STATUSES
+        )
         .select_related("offer", "payment_method")
         .first()
     )
@@ -148,8 +151,10 @@ def payment_methods_for_organization(*, organization: Organization) -> QuerySet[
 
 
 def orders_for_organization(*, organization: Organization) -> QuerySet[Order]:
-    return Order.objects.filter(organization=organization).select_related("offer").order_by(
-        "-created_at", "-id"
+    return (
+        Order.objects.filter(organization=organization)
+        .select_related("offer")
+        .order_by("-created_at", "-id")
     )
 
 

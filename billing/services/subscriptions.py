@@ -38,7 +38,9 @@ def subscription_record_event(
 
 
 @transaction.atomic
-def subscription_turn_off_auto_renew(*, subscription: Subscription, actor: User | None) -> Subscription:
+def subscription_turn_off_auto_renew(
+    *, subscription: Subscription, actor: User | None
+) -> Subscription:
     """Turn auto-renewal off. It stays locked off until the subscription is renewed again."""
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if not subscription.is_live:
@@ -59,7 +61,9 @@ def subscription_turn_off_auto_renew(*, subscription: Subscription, actor: User 
 
 
 @transaction.atomic
-def subscription_turn_on_auto_renew(*, subscription: Subscription, actor: User | None) -> Subscription:
+def subscription_turn_on_auto_renew(
+    *, subscription: Subscription, actor: User | None
+) -> Subscription:
     """Refused while locked: once turned off, only a renewal turns auto-renewal back on."""
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if subscription.auto_renew_locked:
@@ -72,7 +76,10 @@ def subscription_turn_on_auto_renew(*, subscription: Subscription, actor: User |
         subscription.auto_renew = True
         subscription.save(update_fields=["auto_renew", "updated_at"])
         subscription_record_event(
-            subscription=subscription, kind="auto_renew_on", from_status=subscription.status, actor=actor
+            subscription=subscription,
+            kind="auto_renew_on",
+            from_status=subscription.status,
+            actor=actor,
         )
     return subscription
 
@@ -100,7 +107,9 @@ def subscription_start(*, order: Order, actor: User | None, actor_label: str = "
     order.subscription = subscription
     order.term_number = 1
     order.term_start, order.term_end = term_start, term_end
-    order.save(update_fields=["subscription", "term_number", "term_start", "term_end", "updated_at"])
+    order.save(
+        update_fields=["subscription", "term_number", "term_start", "term_end", "updated_at"]
+    )
     subscription_record_event(
         subscription=subscription,
         kind="purchased",
@@ -144,7 +153,10 @@ def subscription_apply_renewal(
         to_status=SubscriptionStatus.ACTIVE,
         actor=actor,
         actor_label=actor_label,
-        note=f"Term {order.term_number}: {subscription.current_term_start} – {subscription.current_term_end}",
+        note=(
+            f"Term {order.term_number}: "
+            f"{subscription.current_term_start} – {subscription.current_term_end}"
+        ),
     )
     return subscription
 

@@ -1,0 +1,273 @@
+"""The one module that talks to Stripe. Nothing else imports ``stripe``.
+
+It returns plain dataclasses and dicts, never SDK objects, and turns the SDK's errors into three
+of ours: ``PaymentDeclined`` (a definite "no" from the card), ``StripeRequestError`` (we asked for
+something invalid) and ``StripeUnavailable`` (the outcome is unknown: network, timeout, 5xx).
+
+The SDK's own network retries are switched off: localstripe ignores idempotency keys, and even
+with real Stripe we prefer to reconcile an unknown outcome by looking the PaymentIntent up (see
+``billing.services.payments``) rather than by sending the charge again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+_clients: dict[tuple[str, str, float], stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+class StripeUnavailable(Exception):
+    """Stripe could not be reached or did not answer: the outcome of the call is unknown."""
+
+
+class StripeRequestError(Exception):
+    """Stripe refused the request itself (bad id, bad state)."""
+
+
+class PaymentDeclined(Exception):
+    def __init__(self, message: str, code: str = "card_declined"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PaymentIntentResult:
+    id: str
+    status: str  # requires_confirmation, requires_action, succeeded, requires_payment_method, …
+    amount: int
+    currency: str
+    client_secret: str
+    customer: str | None
+    payment_method: str | None
+    failure_code: str = ""
+    failure_message: str = ""
+    metadata: dict | None = None
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    id: str
+    customer: str | None
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+def is_localstripe() -> bool:
+    return bool(settings.STRIPE_API_BASE)
+
+
+def _client(timeout: float = 20.0) -> stripe.StripeClient:
+    api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
+    key = (settings.STRIPE_SECRET_KEY, api_base, timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = stripe.StripeClient(
+                settings.STRIPE_SECRET_KEY,
+                base_addresses={"api": api_base},
+                max_network_retries=0,
+                http_client=stripe.RequestsClient(timeout=timeout),
+            )
+            _clients[key] = client
+    return client
+
+
+def _call(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except stripe.CardError as error:
+        raise PaymentDeclined(
+            error.user_message or str(error), error.code or "card_declined"
+        ) from error
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as error:
+        raise StripeUnavailable(str(error)) from error
+    except stripe.StripeError as error:
+        raise StripeRequestError(error.user_message or str(error)) from error
+
+
+def _as_dict(obj: Any) -> dict:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _payment_intent(obj: Any) -> PaymentIntentResult:
+    data = _as_dict(obj)
+    error = data.get("last_payment_error") or {}
+    return PaymentIntentResult(
+        id=data["id"],
+        status=data["status"],
+        amount=int(data["amount"]),
+        currency=str(data["currency"]).upper(),
+        client_secret=data.get("client_secret") or "",
+        customer=data.get("customer"),
+        payment_method=data.get("payment_method"),
+        failure_code=(error.get("code") or "") if isinstance(error, dict) else "",
+        failure_message=(error.get("message") or "") if isinstance(error, dict) else "",
+        metadata=dict(data.get("metadata") or {}),
+    )
+
+
+# Customers and cards -------------------------------------------------------------------------
+
+
+def customer_create(*, name: str, email: str, organization_id: int) -> str:
+    customer = _call(
+        _client().v1.customers.create,
+        params={
+            "name": name,
+            "email": email,
+            "metadata": {"organization_id": str(organization_id)},
+        },
+        options={"idempotency_key": f"partnerportal-customer-{organization_id}"},
+    )
+    return customer.id
+
+
+def customer_exists(customer_id: str) -> bool:
+    try:
+        _call(_client().v1.customers.retrieve, customer_id)
+    except StripeRequestError:
+        return False
+    return True
+
+
+def setup_intent_create(*, customer_id: str) -> tuple[str, str]:
+    """A SetupIntent to save a card for off-session renewals. Returns (id, client_secret)."""
+    intent = _call(
+        _client().v1.setup_intents.create,
+        params={"customer": customer_id, "usage": "off_session", "payment_method_types": ["card"]},
+    )
+    return intent.id, intent.client_secret
+
+
+def setup_intent_retrieve(setup_intent_id: str) -> dict:
+    intent = _as_dict(_call(_client().v1.setup_intents.retrieve, setup_intent_id))
+    return {
+        "id": intent["id"],
+        "status": intent["status"],
+        "customer": intent.get("customer"),
+        "payment_method": intent.get("payment_method"),
+    }
+
+
+def payment_method_retrieve(payment_method_id: str) -> CardDetails:
+    data = _as_dict(_call(_client().v1.payment_methods.retrieve, payment_method_id))
+    card = data.get("card") or {}
+    return CardDetails(
+        id=data["id"],
+        customer=data.get("customer"),
+        brand=str(card.get("brand", "card")),
+        last4=str(card.get("last4", "")),
+        exp_month=int(card.get("exp_month") or 0),
+        exp_year=int(card.get("exp_year") or 0),
+    )
+
+
+def payment_method_attach(*, payment_method_id: str, customer_id: str) -> None:
+    _call(_client().v1.payment_methods.attach, payment_method_id, params={"customer": customer_id})
+
+
+def payment_method_detach(payment_method_id: str) -> None:
+    _call(_client().v1.payment_methods.detach, payment_method_id)
+
+
+# Payments ------------------------------------------------------------------------------------
+
+
+def payment_intent_create(
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str,
+    payment_method_id: str,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> PaymentIntentResult:
+    """Create an unconfirmed PaymentIntent: nothing is charged until ``payment_intent_confirm``.
+
+    Creating and confirming in two calls lets us store the PaymentIntent id before any money
+    moves, so every charge can later be found and reconciled by id.
+    """
+    intent = _call(
+        _client().v1.payment_intents.create,
+        params={
+            "amount": amount,
+            "currency": currency.lower(),
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "payment_method_types": ["card"],
+            "metadata": metadata,
+        },
+        options={"idempotency_key": f"{idempotency_key}-create"},
+    )
+    return _payment_intent(intent)
+
+
+def payment_intent_confirm(
+    payment_intent_id: str, *, idempotency_key: str, off_session: bool
+) -> PaymentIntentResult:
+    """Confirm (charge). A decline raises ``PaymentDeclined``; 3-D Secure: ``requires_action``."""
+    params: dict[str, Any] = {}
+    if off_session and not is_localstripe():
+        # Real Stripe: a merchant-initiated renewal. localstripe rejects the parameter.
+        params["off_session"] = True
+    intent = _call(
+        _client().v1.payment_intents.confirm,
+        payment_intent_id,
+        params=params,
+        options={"idempotency_key": f"{idempotency_key}-confirm"},
+    )
+    return _payment_intent(intent)
+
+
+def payment_intent_retrieve(payment_intent_id: str) -> PaymentIntentResult:
+    return _payment_intent(_call(_client().v1.payment_intents.retrieve, payment_intent_id))
+
+
+def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> dict:
+    refund = _as_dict(
+        _call(
+            _client().v1.refunds.create,
+            params={"payment_intent": payment_intent_id, "amount": amount},
+            options={"idempotency_key": idempotency_key},
+        )
+    )
+    return {"id": refund["id"], "amount": int(refund["amount"]), "status": refund.get("status", "")}
+
+
+# Webhooks and health -------------------------------------------------------------------------
+
+
+class WebhookSignatureInvalid(Exception):
+    pass
+
+
+def webhook_event_construct(payload: bytes, signature_header: str) -> dict:
+    """Verify a webhook's signature and age (``STRIPE_WEBHOOK_SECRET``) and return the event."""
+    try:
+        event = stripe.Webhook.construct_event(
+            payload,
+            signature_header,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        )
+    except (ValueError, stripe.SignatureVerificationError) as error:
+        raise WebhookSignatureInvalid(str(error)) from error
+    return _as_dict(event)
+
+
+def ping() -> bool:
+    """Can we reach Stripe with our key? (for /healthz)."""
+    try:
+        _call(_client(timeout=3.0).v1.balance.retrieve)
+    except (StripeUnavailable, StripeRequestError):
+        return False
+    return True

@@ -1,7 +1,0 @@
-from __future__ import annotations
-
-from django.urls import path
-
-app_name = "offers"
-
-urlpatterns: list = []

@@ -1,0 +1,51 @@
+"""Sending templated emails: subject/text/html trios, in each recipient's language.
+
+Templates live in ``templates/emails/<name>_subject.txt``, ``<name>.txt`` and ``<name>.html``.
+Every context gets ``site_url`` for absolute links (``SITE_URL``). Each app keeps one function per
+email in its own ``emails.py`` that builds the context and calls ``email_send``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from membership.models import User
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def email_render(name: str, context: dict, *, language: str) -> tuple[str, str, str]:
+    context = {"site_url": settings.SITE_URL, **context}
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+        text = render_to_string(f"emails/{name}.txt", context)
+        html = render_to_string(f"emails/{name}.html", context)
+    return subject, text, html
+
+
+def email_send(name: str, *, recipients: Iterable[User | str], context: dict) -> int:
+    """Send email ``name`` to each recipient separately, in that person's language.
+
+    A recipient is a ``User`` (their saved language, else the site default) or a bare address
+    (the site default language). Returns how many messages were sent.
+    """
+    sent = 0
+    for recipient in recipients:
+        if isinstance(recipient, User):
+            address, language = recipient.email, recipient.language or settings.LANGUAGE_CODE
+            personal = {"recipient": recipient}
+        else:
+            address, language = recipient, settings.LANGUAGE_CODE
+            personal = {}
+        subject, text, html = email_render(name, {**context, **personal}, language=language)
+        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
+        message.attach_alternative(html, "text/html")
+        sent += message.send()
+    return sent
