@@ -179,6 +179,23 @@ def payment_method_detach(payment_method_id: str) -> None:
     _call(_client().v1.payment_methods.detach, payment_method_id)
 
 
+def demo_card_create(*, number: str, exp_month: int = 12, exp_year: int = 2034) -> str:
+    """Create a card server-side from a test number; localstripe only (demo data, tests, bench).
+
+    Real Stripe never receives raw card numbers from us: partners type them into Stripe.js.
+    """
+    if not is_localstripe():
+        raise StripeRequestError("Test cards can only be created on localstripe.")
+    payment_method = _call(
+        _client().v1.payment_methods.create,
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": "123"},
+        },
+    )
+    return payment_method.id
+
+
 # Payments ------------------------------------------------------------------------------------
 
 

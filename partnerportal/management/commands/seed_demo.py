@@ -1,0 +1,133 @@
+"""Load the demo organizations, people, catalog and Fabrikam's Action Pack (DESIGN.md).
+
+Idempotent: running it twice changes nothing. Refused when DEBUG is off: it creates accounts with a
+published password.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+
+from billing import stripe_gateway
+from billing.models import PaymentMethod, ProductKey
+from billing.selectors.subscriptions import live_subscription
+from billing.services.payments import order_charge, order_open_purchase
+from membership.models import Organization, User
+from offers.models import Benefit, Offer, TermsAcceptance
+from offers.selectors import terms_current
+from partnerportal import clock
+from partnerportal.demo import DEMO_PASSWORD, action_pack_offer, contoso, fabrikam, user_ensure
+
+STAFF = [
+    ("agent@partnerportal.example", "Sam Agent", "Support agent"),
+    ("billing@partnerportal.example", "Bill Specialist", "Billing specialist"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organizations, accounts, offer and data. Refused when DEBUG is off."
+
+    def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo only runs with DEBUG on: it creates accounts with a known password."
+            )
+        offer = action_pack_offer()
+        contoso()
+        organization = fabrikam()
+        self._staff()
+        self._support_articles()
+        self._product_keys(offer)
+        self._fabrikam_action_pack(organization, offer)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Password for every account: {DEMO_PASSWORD}")
+        )
+
+    def _staff(self) -> None:
+        for email, name, group_name in STAFF:
+            user = user_ensure(email, full_name=name, is_staff=True)
+            group = Group.objects.filter(name=group_name).first()
+            if group is not None:
+                user.groups.add(group)
+        if not User.objects.filter(email="root@partnerportal.example").exists():
+            User.objects.create_superuser(
+                email="root@partnerportal.example", password=DEMO_PASSWORD
+            )
+
+    def _support_articles(self) -> None:
+        try:
+            from support.demo import support_demo_articles
+        except ImportError:
+            return
+        support_demo_articles()
+
+    def _product_keys(self, offer: Offer) -> None:
+        benefit = Benefit.objects.get(offer=offer, code="windows-enterprise")
+        ProductKey.objects.bulk_create(
+            [
+                ProductKey(benefit=benefit, key=f"DEMO{n:04d}-W10EN-TRPRS-XK7QJ-3B8YD")
+                for n in range(1, 41)
+            ],
+            ignore_conflicts=True,
+        )
+
+    def _fabrikam_action_pack(self, organization: Organization, offer: Offer) -> None:
+        """Fabrikam has an active Action Pack with auto-renewal on and a saved card.
+
+        Bought through the same services a partner uses, so the demo's card, charge and invoice
+        exist in localstripe too. If localstripe lost its state, the card is saved again.
+        """
+        from billing.services.payment_methods import stripe_customer_ensure
+
+        buyer = User.objects.get(email="buyer@fabrikam.example")
+        if organization.stripe_customer_id and not stripe_gateway.customer_exists(
+            organization.stripe_customer_id
+        ):
+            Organization.objects.filter(pk=organization.pk).update(stripe_customer_id="")
+            organization.refresh_from_db()
+            PaymentMethod.objects.filter(organization=organization).update(
+                removed_at=clock.now(), is_default=False
+            )
+        customer_id = stripe_customer_ensure(organization=organization)
+        card = PaymentMethod.objects.filter(
+            organization=organization, removed_at__isnull=True
+        ).first()
+        if card is None:
+            payment_method_id = stripe_gateway.demo_card_create(number="4242424242424242")
+            stripe_gateway.payment_method_attach(
+                payment_method_id=payment_method_id, customer_id=customer_id
+            )
+            details = stripe_gateway.payment_method_retrieve(payment_method_id)
+            card = PaymentMethod.objects.create(
+                organization=organization,
+                stripe_payment_method_id=payment_method_id,
+                brand=details.brand,
+                last4=details.last4,
+                exp_month=details.exp_month,
+                exp_year=details.exp_year,
+                is_default=True,
+            )
+        subscription = live_subscription(organization=organization, offer=offer)
+        if subscription is not None:
+            if subscription.payment_method_id != card.pk:
+                subscription.payment_method = card
+                subscription.save(update_fields=["payment_method", "updated_at"])
+            return
+        terms = terms_current(offer=offer)
+        acceptance = TermsAcceptance.objects.create(
+            terms=terms, organization=organization, accepted_by=buyer, accepted_at=clock.now()
+        )
+        order = order_open_purchase(
+            organization=organization,
+            offer=offer,
+            placed_by=buyer,
+            terms_acceptance=acceptance,
+            payment_method=card,
+        )
+        outcome = order_charge(order=order, off_session=False, actor=buyer)
+        if not outcome.paid:
+            raise CommandError(
+                f"Could not buy Fabrikam's demo Action Pack: {outcome.status} {outcome.message}"
+            )
