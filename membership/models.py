@@ -169,9 +169,7 @@ class Membership(models.Model):
 
 
 class RoleGrant(models.Model):
-    membership = models.ForeignKey(
-        Membership, on_delete=models.CASCADE, related_name="role_grants"
-    )
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="role_grants")
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
 
     class Meta:

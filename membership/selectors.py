@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
-from membership.models import Membership, Organization, User
+from membership.models import AuditEvent, Invitation, Membership, Organization, Role, User
 from membership.permissions import Action, roles_allow, roles_that_allow
+from partnerportal import clock
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:
@@ -53,3 +57,81 @@ def organization_people_who_may(*, organization: Organization, action: Action | 
         .distinct()
         .order_by("email")
     )
+
+
+TEAM_AUDIT_ACTIONS = (
+    AuditEvent.Action.USER_ADDED,
+    AuditEvent.Action.USER_REMOVED,
+    AuditEvent.Action.ROLES_CHANGED,
+    AuditEvent.Action.PROFILE_CHANGED,
+)
+
+
+def role_labels(roles: Iterable[str]) -> list[str]:
+    """Roles in the matrix's order with their translated labels, for pages and the audit list."""
+    roles = set(roles)
+    return [str(label) for value, label in Role.choices if value in roles]
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    membership: Membership
+    roles: list[str]
+    invitation: Invitation | None  # the latest unused link, if any
+    invitation_expired: bool
+    is_pending: bool  # has not chosen a password yet
+    is_global_admin: bool
+
+
+def organization_team(*, organization: Organization) -> list[TeamMember]:
+    """The organization's people with their roles and whether their invitation is pending."""
+    latest: dict[int, Invitation] = {}
+    for invitation in Invitation.objects.filter(
+        organization=organization, used_at__isnull=True
+    ).order_by("created_at", "id"):
+        latest[invitation.user_id] = invitation
+    now = clock.now()
+    team = []
+    for member in organization_members(organization=organization):
+        invitation = latest.get(member.user_id)
+        team.append(
+            TeamMember(
+                membership=member,
+                roles=role_labels(member.role_set),
+                invitation=invitation,
+                invitation_expired=invitation is not None and invitation.expires_at <= now,
+                is_pending=not member.user.has_usable_password(),
+                is_global_admin=Role.GLOBAL_ADMIN in member.role_set,
+            )
+        )
+    return team
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    event: AuditEvent
+    roles: list[str]
+    roles_before: list[str]
+    roles_after: list[str]
+    fields: list[str]  # profile fields changed (their labels)
+
+
+def organization_team_changes(*, organization: Organization, limit: int = 50) -> list[TeamChange]:
+    """Recent changes to the team and profile, newest first: who, whom, what, when."""
+    events = (
+        AuditEvent.objects.filter(organization=organization, action__in=TEAM_AUDIT_ACTIONS)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    labels = {field.name: str(field.verbose_name) for field in Organization._meta.get_fields()
+              if hasattr(field, "verbose_name")}
+    return [
+        TeamChange(
+            event=event,
+            roles=role_labels(event.detail.get("roles", [])),
+            roles_before=role_labels(event.detail.get("before", [])),
+            roles_after=role_labels(event.detail.get("after", [])),
+            fields=[labels.get(name, name) for name in event.detail.get("changed", {})],
+        )
+        for event in events
+    ]

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
-from membership import views
-from partnerportal.views import coming_soon
+from membership import views, views_team
 
 app_name = "membership"
 
@@ -21,20 +20,35 @@ auth_patterns = [
         ),
         name="password_reset",
     ),
-    path("accounts/password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
     path(
         "accounts/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
-        "accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
     ),
 ]
 
 urlpatterns = [
     path("account/language/", views.set_language, name="set_language"),
     path("account/organization/", views.switch_organization, name="switch_organization"),
-    path("account/users/", coming_soon, name="users"),
-    path("account/profile/", coming_soon, name="profile"),
+    path("account/users/", views_team.users, name="users"),
+    path("account/users/add/", views_team.user_add, name="user_add"),
+    path("account/users/<int:membership_id>/", views_team.user_edit, name="user_edit"),
+    path("account/users/<int:membership_id>/remove/", views_team.user_remove, name="user_remove"),
+    path(
+        "account/users/<int:membership_id>/resend-invitation/",
+        views_team.user_resend_invitation,
+        name="user_resend_invitation",
+    ),
+    path("account/profile/", views_team.profile, name="profile"),
+    path("invitations/<str:token>/", views_team.invitation_accept, name="invitation_accept"),
 ]

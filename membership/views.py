@@ -22,7 +22,9 @@ class SignInView(auth_views.LoginView):
 
 
 def _safe_next(request: HttpRequest, target: str | None) -> str:
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return "/"
 
@@ -56,9 +58,13 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     form = SwitchOrganizationForm(request.POST)
     if not form.is_valid():
         raise Http404
-    membership = membership_get(user=request.user, organization_id=form.cleaned_data["organization"])
+    membership = membership_get(
+        user=request.user, organization_id=form.cleaned_data["organization"]
+    )
     if membership is None:
         raise Http404
     request.session[SESSION_ORGANIZATION_KEY] = membership.organization_id
-    messages.success(request, _("You are now working in %(name)s.") % {"name": membership.organization.name})
+    messages.success(
+        request, _("You are now working in %(name)s.") % {"name": membership.organization.name}
+    )
     return redirect("dashboard")

@@ -1,4 +1,8 @@
-"""One JSON line per log record, tagged with the current request or task id."""
+"""One JSON line per log record, tagged with the current request or task id.
+
+Every string that reaches a line is redacted first: card numbers, Stripe secrets, and the values
+of password/secret/token/card fields never reach the logs, even when a library logs a request.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,56 @@ import contextvars
 import json
 import logging
 import re
+from typing import Any
 
+# The id of the request or Celery task being handled ("-" outside both).
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-# Card numbers, secrets and passwords never reach the logs, even by accident.
-_REDACTIONS = [
-    (re.compile(r"\b(?:\d[ -]?){13,19}\b"), "[card]"),
-    (re.compile(r"\b(sk|rk|whsec)_[A-Za-z0-9_]+"), "[secret]"),
-    (re.compile(r"(password|passwd|secret|cvc)=([^&\s]+)", re.IGNORECASE), r"\1=[redacted]"),
+_SENSITIVE_NAMES = r"(?:password\d?|passwd|new_password\d|old_password|secret|token|cvc|cvv|card_number|number|authorization|api_key|client_secret)"
+
+_REDACTIONS: list[tuple[re.Pattern[str], str]] = [
+    # Card numbers (13 to 19 digits, with or without spaces or dashes).
+    (re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"), "[card]"),
+    # Stripe secret and restricted keys, webhook secrets, client secrets of intents.
+    (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+"), "[secret]"),
+    (re.compile(r"\bwhsec_[A-Za-z0-9]+"), "[secret]"),
+    (re.compile(r"\b(?:pi|seti)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+"), "[secret]"),
+    (re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), "Bearer [secret]"),
+    # name=value (query strings, form bodies) and 'name': 'value' / "name": ["value"] (reprs, JSON).
+    (
+        re.compile(rf"(\b{_SENSITIVE_NAMES}=)[^&\s]*", re.IGNORECASE),
+        r"\1[redacted]",
+    ),
+    (
+        re.compile(
+            rf"""(['"]{_SENSITIVE_NAMES}['"]\s*:\s*\[?\s*)(['"])(?:\\.|(?!\2).)*\2""", re.IGNORECASE
+        ),
+        r"\1\2[redacted]\2",
+    ),
 ]
+
+# Extra fields a log call may pass (``logger.info("request", extra={...})``), in output order.
+EXTRA_FIELDS = (
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "user_id",
+    "ip",
+    "task",
+    "task_id",
+    "state",
+)
 
 
 def redact(text: str) -> str:
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _clean(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
 
 
 class ContextFilter(logging.Filter):
@@ -31,16 +70,18 @@ class ContextFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        payload = {
+        payload: dict[str, Any] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname,
             "logger": record.name,
-            "request_id": getattr(record, "request_id", "-"),
+            "request_id": getattr(record, "request_id", request_id_var.get()),
             "message": redact(record.getMessage()),
         }
-        for key in ("method", "path", "status", "duration_ms", "task", "task_id", "user_id"):
+        for key in EXTRA_FIELDS:
             if hasattr(record, key):
-                payload[key] = getattr(record, key)
+                payload[key] = _clean(getattr(record, key))
         if record.exc_info:
             payload["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(payload, default=str)
+        if record.stack_info:
+            payload["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(payload, default=lambda value: redact(str(value)))

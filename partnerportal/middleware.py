@@ -1,25 +1,79 @@
+"""Cross-cutting request handling: request logs, the client's address, body size, security headers.
+
+Order in ``settings.MIDDLEWARE``: ``RequestLogMiddleware`` first (after SecurityMiddleware and
+WhiteNoise) so that every response, a refused one too, gets its log line; then
+``RequestSizeLimitMiddleware``; ``SecurityHeadersMiddleware`` near the end.
+"""
+
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 import time
 import uuid
+from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from partnerportal.logging import request_id_var
 
 logger = logging.getLogger("partnerportal.request")
 
+# A request id from a proxy is echoed and logged, so it may only hold harmless characters.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# Stripe's own Stripe.js also loads from these, talks to its API and shows 3-D Secure in a frame
+# from hooks.stripe.com (Stripe's documented Content-Security-Policy). Only used when
+# STRIPE_JS_URL is Stripe's; localstripe serves everything from its one origin.
+_STRIPE_JS_HOST = "js.stripe.com"
+_STRIPE_SCRIPT_EXTRA = ("https://*.js.stripe.com",)
+_STRIPE_CONNECT_EXTRA = ("https://api.stripe.com",)
+_STRIPE_FRAME_EXTRA = ("https://*.js.stripe.com", "https://hooks.stripe.com")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address of the person's browser, as far as we can trust it.
+
+    Behind ``TRUSTED_PROXY_COUNT`` proxies (the load balancer), each proxy appends the address it
+    received the request from to ``X-Forwarded-For``; the entry added by the outermost trusted
+    proxy is the client. Entries further left are written by the client and can be forged, so
+    they are never used. Without trusted proxies, ``REMOTE_ADDR`` is the client. Also used by
+    django-axes (``AXES_CLIENT_IP_CALLABLE``), so lockouts and the audit trail agree.
+    """
+    candidate = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            candidate = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
 
 class RequestLogMiddleware:
-    """One structured log line per request, with a request id echoed in ``X-Request-ID``."""
+    """One structured log line per request, with a request id echoed in ``X-Request-ID``.
 
-    def __init__(self, get_response):
+    Also sets ``request.client_ip`` (see ``client_ip``) for views that record an audit event.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        offered = request.headers.get("X-Request-ID", "")
+        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request.client_ip = client_ip(request)
         token = request_id_var.set(request_id)
         started = time.monotonic()
         try:
@@ -34,6 +88,7 @@ class RequestLogMiddleware:
                     "status": response.status_code,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     "user_id": getattr(user, "pk", None),
+                    "ip": request.client_ip,
                 },
             )
             return response
@@ -41,29 +96,64 @@ class RequestLogMiddleware:
             request_id_var.reset(token)
 
 
+class RequestSizeLimitMiddleware:
+    """Refuse a request body larger than ``REQUEST_MAX_BYTES`` before anything reads it.
+
+    Django limits form fields (``DATA_UPLOAD_MAX_MEMORY_SIZE``) but streams any size of upload to
+    disk; this is the outer bound. Each form still checks its own files' size and type.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return HttpResponse(_("Bad request."), status=400, content_type="text/plain")
+        if length > settings.REQUEST_MAX_BYTES:
+            limit_mb = settings.REQUEST_MAX_BYTES // (1024 * 1024)
+            return HttpResponse(
+                _("The request is too large (at most %(limit)s MB).") % {"limit": limit_mb},
+                status=413,
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def content_security_policy() -> str:
-    """Only our own origin and the Stripe.js origin in use (``STRIPE_JS_URL``)."""
-    stripe_origin = _origin(settings.STRIPE_JS_URL)
-    stripe_api_origin = _origin(settings.STRIPE_API_BASE) if settings.STRIPE_API_BASE else ""
-    connect = " ".join(
-        dict.fromkeys(
-            o for o in ("'self'", stripe_origin, stripe_api_origin or "https://api.stripe.com") if o
-        )
-    )
-    frames = " ".join(o for o in ("'self'", stripe_origin) if o)
+@lru_cache(maxsize=8)
+def _policy(stripe_js_url: str, stripe_api_base: str) -> str:
+    stripe_origin = _origin(stripe_js_url)
+    is_stripe = urlsplit(stripe_js_url).hostname == _STRIPE_JS_HOST
+    scripts = ["'self'", stripe_origin, *(_STRIPE_SCRIPT_EXTRA if is_stripe else ())]
+    # localstripe's Stripe.js calls fetch() on its own origin (its API is the same server).
+    connect = ["'self'", stripe_origin, _origin(stripe_api_base) if stripe_api_base else ""]
+    connect += _STRIPE_CONNECT_EXTRA if is_stripe else ()
+    frames = ["'self'", stripe_origin, *(_STRIPE_FRAME_EXTRA if is_stripe else ())]
+
+    def sources(values: list[str]) -> str:
+        return " ".join(dict.fromkeys(v for v in values if v))
+
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' {stripe_origin}".strip(),
-            "style-src 'self' 'unsafe-inline'",
+            # No 'unsafe-inline': pages have no inline <script> and no on*= attributes.
+            f"script-src {sources(scripts)}",
+            # Stylesheets and <style> only from our files. style= attributes are allowed (the
+            # pages use them for spacing): unlike <style>, they cannot hold selectors, so an
+            # injected one cannot read the page (CSS exfiltration needs selectors).
+            "style-src 'self'",
+            "style-src-elem 'self'",
+            "style-src-attr 'unsafe-inline'",
             "img-src 'self' data:",
-            f"connect-src {connect}",
-            f"frame-src {frames}",
+            "font-src 'self'",
+            f"connect-src {sources(connect)}",
+            f"frame-src {sources(frames)}",
             "frame-ancestors 'none'",
             "form-action 'self'",
             "base-uri 'self'",
@@ -72,21 +162,26 @@ def content_security_policy() -> str:
     )
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.policy = content_security_policy()
+def content_security_policy() -> str:
+    """Only our own origin and the Stripe.js origin in use (``STRIPE_JS_URL``)."""
+    return _policy(settings.STRIPE_JS_URL, settings.STRIPE_API_BASE)
 
-    def __call__(self, request):
+
+# The admin's own templates use inline scripts; it still may not be framed or load plugins.
+ADMIN_POLICY = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), usb=()"
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not request.path.startswith("/admin/"):
-            response.setdefault("Content-Security-Policy", self.policy)
-        else:
-            # The admin uses inline scripts; it still may not be framed and only loads our assets.
-            response.setdefault(
-                "Content-Security-Policy",
-                "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
-            )
+        # Read per request (cached): tests and the localstripe fixture change STRIPE_JS_URL.
+        policy = ADMIN_POLICY if request.path.startswith("/admin/") else content_security_policy()
+        response.setdefault("Content-Security-Policy", policy)
         response.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
         response.setdefault("X-Content-Type-Options", "nosniff")
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response

@@ -23,17 +23,31 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
 
+# Production (DEBUG off, outside tests) has no defaults for secrets: a missing one stops start-up.
+PRODUCTION = not DEBUG and not TESTING
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        # Only for development and tests; production must set its own (checked below).
+    if not PRODUCTION:
+        # Only for development and tests; production must set its own.
         SECRET_KEY = "insecure-development-key-" + "x" * 40
     else:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
-            "(or DEBUG=1 for local development)."
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+            "value (or DEBUG=1 for local development)."
         )
+elif PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak: use at least 50 random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+# Old keys still accepted for signatures (sessions, reset links) while rotating SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
+if PRODUCTION and not env.list("ALLOWED_HOSTS", default=[]):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set. List the host names the portal answers to, comma-separated."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
@@ -59,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "partnerportal.middleware.RequestLogMiddleware",
+    "partnerportal.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +124,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A database that does not answer fails fast (requests, /healthz) instead of hanging.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "membership.User"
@@ -130,14 +150,32 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
-# Sign-in protection (django-axes): lock an account+address pair after repeated failures.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+
+# Sign-in protection (django-axes, see partnerportal/sign_in_limits.py): failures are counted per
+# account+address, per account and per address, each with its own limit; reaching any of them
+# locks sign-in for that account or address until AXES_COOLOFF_TIME has passed without failures.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # one account from one address
+SIGN_IN_LOCKOUT = [
+    (("username", "ip_address"), AXES_FAILURE_LIMIT),
+    (("username",), env.int("SIGN_IN_ACCOUNT_FAILURE_LIMIT", default=10)),
+    (("ip_address",), env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=20)),
+]
+AXES_LOCKOUT_PARAMETERS = [list(parameters) for parameters, _limit in SIGN_IN_LOCKOUT]
+AXES_HANDLER = "partnerportal.sign_in_limits.TieredLockoutHandler"
+AXES_USERNAME_CALLABLE = "partnerportal.sign_in_limits.normalized_username"
+AXES_CLIENT_IP_CALLABLE = "partnerportal.middleware.client_ip"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+# Failures during a lockout do not extend it: the page promises a definite wait.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "membership/locked_out.html"
 AXES_VERBOSE = False
+# Successful sign-ins are in our own audit trail (membership.AuditEvent).
+AXES_DISABLE_ACCESS_LOG = True
+# Proxies in front of the portal that append to X-Forwarded-For (1 behind a load balancer).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
@@ -147,7 +185,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
+# WhiteNoise serves static files in every process (gunicorn included); in development and tests
+# straight from the source folders, in production from STATIC_ROOT after collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -161,6 +203,8 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# Any request body larger than this is refused with 413 (partnerportal.middleware).
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=25 * 1024 * 1024)
 
 # Email: console unless EMAIL_URL says otherwise (e.g. smtp://127.0.0.1:1025).
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
@@ -193,6 +237,8 @@ else:
     # No countdown or ETA we use is longer than this, so a late ack never causes a redelivery.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TASK_ACKS_LATE = True
+# Workers keep LOGGING below (one JSON line per record) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -205,7 +251,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Stripe: STRIPE_API_BASE empty means real Stripe; http://127.0.0.1:8420 means localstripe.
-STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420" if DEBUG else "")
+# Tests never talk to the real Stripe by accident: they default to localstripe too.
+STRIPE_API_BASE = env.str(
+    "STRIPE_API_BASE", default="http://127.0.0.1:8420" if DEBUG or TESTING else ""
+)
 STRIPE_SECRET_KEY = env.str(
     "STRIPE_SECRET_KEY", default="sk_test_localstripe" if DEBUG or TESTING else ""
 )
@@ -251,8 +300,10 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and not TESTING:
+if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -277,8 +328,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        # Replace Django's own handlers (plain text in DEBUG, mail_admins) with the JSON line.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # runserver's access log duplicates partnerportal.request.
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "axes": {"level": "WARNING"},
+        "celery": {"level": "INFO"},
     },
 }
 

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from membership.urls import auth_patterns
-from partnerportal import views
+from partnerportal import health, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -14,7 +14,7 @@ urlpatterns = [
     path("", include("membership.urls")),
     path("", include("billing.urls")),
     path("support/", include("support.urls")),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,8 +1,8 @@
-"""Pages that show several apps' data (the dashboard) and the load balancer's health check."""
+"""Pages that show several apps' data (the dashboard)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from billing.selectors.subscriptions import Tier, organization_tier, subscriptions_for_organization
@@ -29,10 +29,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "open_request_count": open_requests.count(),
         },
     )
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
 
 
 def coming_soon(request: HttpRequest, **kwargs) -> HttpResponse:

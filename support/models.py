@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +106,12 @@ class ServiceRequest(models.Model):
         verbose_name = _("service request")
         verbose_name_plural = _("service requests")
         ordering = ["-last_activity_at", "-id"]
+        indexes = [
+            # The partner's list: their organization's (or their own) requests, newest first.
+            models.Index(fields=["organization", "requester", "-last_activity_at"]),
+            # Staff's "response due within 1 hour / overdue" filter.
+            models.Index(fields=["first_responded_at", "first_response_due"]),
+        ]
         permissions = [
             ("cancel_subscription", _("Can cancel subscriptions and refund from a case")),
         ]
@@ -141,7 +150,35 @@ class Message(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    return f"support/{instance.request_id}/{timezone.now():%Y%m%d%H%M%S}-{filename}"
+    return f"support/{instance.request_id}/{timezone.now():%Y%m%d%H%M%S}-{Path(filename).name}"
+
+
+class PrivateAttachmentStorage(FileSystemStorage):
+    """Attachments live beside MEDIA_ROOT, never under it: MEDIA_URL must not serve them.
+
+    They are read only through views that check the organization (partners) or the staff
+    permission (admin). ``SUPPORT_ATTACHMENT_ROOT`` overrides the place; it is read on every use
+    so that tests can point ``MEDIA_ROOT`` at a temporary directory.
+    """
+
+    @property
+    def base_location(self) -> str:  # type: ignore[override]
+        configured = getattr(settings, "SUPPORT_ATTACHMENT_ROOT", None)
+        if configured:
+            return str(configured)
+        media_root = Path(settings.MEDIA_ROOT)
+        return str(media_root.with_name(f"{media_root.name}-private"))
+
+    @property
+    def location(self) -> str:  # type: ignore[override]
+        return str(Path(self.base_location).resolve())
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Support attachments have no public URL; link to the download views.")
+
+
+def attachment_storage() -> PrivateAttachmentStorage:
+    return PrivateAttachmentStorage()
 
 
 class Attachment(models.Model):
@@ -149,7 +186,7 @@ class Attachment(models.Model):
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )
-    file = models.FileField(_("file"), upload_to=attachment_path)
+    file = models.FileField(_("file"), upload_to=attachment_path, storage=attachment_storage)
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveIntegerField(_("size (bytes)"))

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass, field
 
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from billing.models import SubscriptionStatus
 from membership.models import Membership, Role
-from support.models import ServiceRequest
+from partnerportal import clock
+from support.models import (
+    Attachment,
+    IssueType,
+    Message,
+    RecommendedSolution,
+    RequestChange,
+    RequestStatus,
+    ServiceRequest,
+)
+
+OPEN, CLOSED, ALL = "open", "closed", "all"
+LIST_FILTERS = (OPEN, CLOSED, ALL)
 
 
 def service_requests_visible_to(*, membership: Membership) -> QuerySet[ServiceRequest]:
@@ -14,3 +31,125 @@ def service_requests_visible_to(*, membership: Membership) -> QuerySet[ServiceRe
     if Role.GLOBAL_ADMIN not in membership.role_set:
         requests = requests.filter(requester=membership.user)
     return requests
+
+
+def service_requests_for_list(*, membership: Membership, which: str) -> QuerySet[ServiceRequest]:
+    """The Partner Center requests list: Open (anything not closed), Closed or All."""
+    requests = service_requests_visible_to(membership=membership).select_related("requester")
+    if which == OPEN:
+        requests = requests.exclude(status=RequestStatus.CLOSED)
+    elif which == CLOSED:
+        requests = requests.filter(status=RequestStatus.CLOSED)
+    return requests.order_by("-last_activity_at", "-id")
+
+
+def recommended_solutions(*, issue_type: str) -> QuerySet[RecommendedSolution]:
+    return RecommendedSolution.objects.filter(issue_type=issue_type).order_by("position", "id")
+
+
+def partner_attachments(*, service_request: ServiceRequest) -> QuerySet[Attachment]:
+    """Files the partner may see: theirs, and those on staff's public replies."""
+    return service_request.attachments.filter(
+        Q(message__isnull=True) | Q(message__is_internal=False)
+    ).order_by("created_at", "id")
+
+
+@dataclass
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # "message" or "change"
+    text: str = ""
+    message: Message | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.message is not None and self.message.is_from_staff
+
+
+def _label(choices, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def change_summary(change: RequestChange) -> str:
+    """One sentence about a history row, for the partner's timeline and the staff's history."""
+    if change.field == "created":
+        return _("Request submitted")
+    if change.field == "status":
+        return _("Status changed from %(old)s to %(new)s") % {
+            "old": _label(RequestStatus, change.old_value),
+            "new": _label(RequestStatus, change.new_value),
+        }
+    if change.field == "severity":
+        return _("Severity changed from %(old)s to %(new)s") % {
+            "old": change.old_value,
+            "new": change.new_value,
+        }
+    if change.field == "assignee":
+        return _("Assigned to %(new)s") % {"new": change.new_value or _("nobody")}
+    if change.field == "first_response":
+        return _("First response")
+    if change.field == "subscription_canceled":
+        return _("Subscription canceled (was %(old)s)") % {
+            "old": _label(SubscriptionStatus, change.old_value)
+        }
+    if change.field == "subscription_cancel_scheduled":
+        return _("Subscription set to cancel at the end of its term, on %(date)s") % {
+            "date": change.new_value
+        }
+    if change.field == "refund":
+        return _("Refund of %(amount)s issued") % {"amount": change.new_value}
+    return f"{change.field}: {change.old_value} → {change.new_value}"
+
+
+def service_request_timeline(
+    *, service_request: ServiceRequest, include_internal: bool = False
+) -> list[TimelineEntry]:
+    """Messages and history in time order. Partners get public ones only."""
+    messages = service_request.messages.select_related("author").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id"))
+    )
+    changes = service_request.changes.all()
+    if not include_internal:
+        messages = messages.filter(is_internal=False)
+        changes = changes.filter(is_public=True)
+    entries = [
+        TimelineEntry(at=m.created_at, kind="message", message=m, attachments=list(m.attachments.all()))
+        for m in messages
+    ]
+    entries += [
+        TimelineEntry(at=c.created_at, kind="change", text=change_summary(c))
+        for c in changes.exclude(field="created")
+    ]
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def issue_type_choices() -> list[tuple[str, str]]:
+    return list(IssueType.choices)
+
+
+def service_requests_for_staff() -> QuerySet[ServiceRequest]:
+    """The admin changelist: one query for the page, whatever the number of cases."""
+    return ServiceRequest.objects.select_related("organization", "assignee", "requester").annotate(
+        public_message_count=Count("messages", filter=Q(messages__is_internal=False)),
+    )
+
+
+def response_due_soon(*, now: dt.datetime | None = None, within: dt.timedelta) -> Q:
+    """Cases nobody has answered yet whose first response falls due within ``within``."""
+    now = now or clock.now()
+    return Q(
+        first_responded_at__isnull=True,
+        first_response_due__gte=now,
+        first_response_due__lte=now + within,
+    ) & ~Q(status=RequestStatus.CLOSED)
+
+
+def response_overdue(*, now: dt.datetime | None = None) -> Q:
+    now = now or clock.now()
+    return Q(first_responded_at__isnull=True, first_response_due__lt=now) & ~Q(
+        status=RequestStatus.CLOSED
+    )

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from billing import stripe_gateway
@@ -73,6 +73,9 @@ class ChargeOutcome:
     order: Order
     message: str = ""
     client_secret: str = ""  # for 3-D Secure in the browser
+    # False when this call charged nothing because the order was paid, or being paid, already
+    # (someone else's attempt): jobs then leave the follow-up (emails, retries) to that caller.
+    attempted: bool = True
 
     @property
     def paid(self) -> bool:
@@ -215,14 +218,32 @@ def order_change_card(
 # Charging ------------------------------------------------------------------------------------
 
 
-def _claim(order: Order, *, off_session: bool) -> PaymentAttempt | None:
-    """Move the order to ``processing`` and number a new attempt; None if someone else has it."""
+def _claim(
+    order: Order,
+    *,
+    off_session: bool,
+    condition: Q | None = None,
+    updates: dict | None = None,
+) -> PaymentAttempt | None:
+    """Move the order to ``processing`` and number a new attempt; None if someone else has it.
+
+    ``condition`` narrows the claim and ``updates`` are written by the same UPDATE: the
+    automatic renewal claims only an order whose retry is due and moves its next retry date in
+    that one statement, so a late or duplicate job can never claim the same retry again.
+    """
     with transaction.atomic():
-        claimed = Order.objects.filter(
+        claimable = Order.objects.filter(
             pk=order.pk, status__in=[OrderStatus.PENDING, OrderStatus.FAILED]
-        ).update(
+        )
+        if condition is not None:
+            claimable = claimable.filter(condition)
+        claimed = claimable.update(
+            **(updates or {}),
             status=OrderStatus.PROCESSING,
             attempt_count=F("attempt_count") + 1,
+            # The previous attempt's PaymentIntent is no longer the order's: a late webhook or
+            # settle for it must not touch the order while this attempt is in flight.
+            stripe_payment_intent_id="",
             failure_code="",
             failure_message="",
             claimed_at=clock.now(),
@@ -252,18 +273,30 @@ def _outcome_for_unclaimed(order: Order) -> ChargeOutcome:
     return ChargeOutcome(order.status, order, message=message)
 
 
-def order_charge(*, order: Order, off_session: bool, actor: User | None = None) -> ChargeOutcome:
-    """Charge the order's card for the order's amount, once. Safe to call any number of times."""
+def order_charge(
+    *,
+    order: Order,
+    off_session: bool,
+    actor: User | None = None,
+    claim_condition: Q | None = None,
+    claim_updates: dict | None = None,
+) -> ChargeOutcome:
+    """Charge the order's card for the order's amount, once. Safe to call any number of times.
+
+    ``claim_condition`` / ``claim_updates`` narrow and extend the claim (see ``_claim``).
+    """
     if order.status == OrderStatus.PAID:
-        return ChargeOutcome(OrderStatus.PAID, order)
+        return ChargeOutcome(OrderStatus.PAID, order, attempted=False)
     payment_method = order.payment_method
     customer_id = order.organization.stripe_customer_id
     if payment_method is None or payment_method.removed_at is not None or not customer_id:
         raise PaymentSetupError(_("Choose a payment method first."))
 
-    attempt = _claim(order, off_session=off_session)
+    attempt = _claim(
+        order, off_session=off_session, condition=claim_condition, updates=claim_updates
+    )
     if attempt is None:
-        return _outcome_for_unclaimed(order)
+        return replace(_outcome_for_unclaimed(order), attempted=False)
 
     try:
         intent = stripe_gateway.payment_intent_create(
@@ -330,7 +363,11 @@ def _apply_intent(
             PaymentAttempt.objects.filter(pk=attempt.pk).update(
                 status=PaymentAttempt.Status.REQUIRES_ACTION
             )
-            Order.objects.filter(pk=order.pk).update(status=OrderStatus.REQUIRES_ACTION)
+            Order.objects.filter(
+                pk=order.pk,
+                attempt_count=attempt.number,
+                status__in=[OrderStatus.PROCESSING, OrderStatus.REQUIRES_ACTION],
+            ).update(status=OrderStatus.REQUIRES_ACTION)
         order.refresh_from_db()
         return ChargeOutcome(OrderStatus.REQUIRES_ACTION, order, client_secret=intent.client_secret)
     if intent.status in ("processing", "requires_confirmation", "requires_capture"):
@@ -362,8 +399,12 @@ def _record_failure(
         }
         if hard:
             updates["retries_stopped"] = True
+        # Only the order's current attempt may fail it: an older attempt's late answer must not
+        # free the order (FAILED is claimable) while a newer attempt is being charged.
         Order.objects.filter(
-            pk=order.pk, status__in=[OrderStatus.PROCESSING, OrderStatus.REQUIRES_ACTION]
+            pk=order.pk,
+            attempt_count=attempt.number,
+            status__in=[OrderStatus.PROCESSING, OrderStatus.REQUIRES_ACTION],
         ).update(**updates)
     order.refresh_from_db()
     return ChargeOutcome(order.status, order, message=message)

@@ -1,0 +1,61 @@
+# Partner Portal. On a fresh clone `make run` needs nothing but Python 3.11 (python3.11 or
+# python3): it builds .venv, prepares the SQLite database and demo data, and starts the portal,
+# localstripe and a Celery worker with beat (scripts/dev.py).
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Installing is slow; the stamp makes it happen again only when pyproject.toml changes.
+VENV_STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint migrations-check
+
+help:
+	@echo "make run               portal on http://127.0.0.1:8000/ with localstripe and a worker"
+	@echo "make test ARGS='...'   pytest (e.g. ARGS='-m \"not browser\" -x')"
+	@echo "make lint              ruff check and ruff format --check"
+	@echo "make migrations-check  fail when a model change has no migration"
+	@echo "make venv              (re)build .venv when pyproject.toml changed"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+		echo "$(VENV) is not Python 3.11; remove it, then run make with PYTHON=/path/to/python3.11"; \
+		exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+# Development settings (DEBUG=1) for every command of this target, the servers included.
+run: export DEBUG := 1
+run: venv
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	@# Translations are compiled only when gettext is installed and there is something to compile.
+	@if command -v msgfmt >/dev/null 2>&1 && \
+		[ -n "$$(find . \( -path ./.venv -o -path ./var \) -prune -o -name '*.po' -print -quit)" ]; then \
+		$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var; \
+	else \
+		echo "compilemessages skipped (no msgfmt or no .po files)"; \
+	fi
+	@# seed_demo runs inside dev.py (--seed), once localstripe and the web server answer: it
+	@# saves Fabrikam's card in localstripe, whose webhooks go to the web server.
+	exec $(BIN)/python scripts/dev.py --seed
+
+# Tests need no DEBUG: settings detect pytest (TESTING).
+test: venv
+	$(BIN)/python -m pytest $(ARGS)
+
+# RUFF_FORMAT_CHECK=no skips the format check (CI, until the whole repository is formatted).
+RUFF_FORMAT_CHECK ?= yes
+
+lint: venv
+	$(BIN)/ruff check .
+ifneq ($(RUFF_FORMAT_CHECK),no)
+	$(BIN)/ruff format --check .
+endif
+
+migrations-check: venv
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run

@@ -1,0 +1,167 @@
+"""Cancelling a subscription in the admin: the form staff fill in, and the action for the
+subscription's admin page (``SubscriptionAdmin.actions = [subscription_cancel_action]``).
+
+Support's case page uses the same form and template, so the two doors look and behave alike.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from billing.models import Subscription
+from billing.selectors.cancellations import RefundQuote, refund_quote
+from billing.services.cancellations import CANCEL_PERMISSION, subscription_cancel
+from partnerportal.money import format_money
+
+# Shared with support's case page, whose template folder holds the admin's custom pages.
+CANCEL_TEMPLATE = "admin/support/subscription_cancel.html"
+
+
+class SubscriptionCancelForm(forms.Form):
+    AT_ONCE, AT_TERM_END = "now", "term_end"
+    RULE, NONE, AMOUNT = "rule", "none", "amount"
+
+    when = forms.ChoiceField(label=gettext_lazy("Cancel"), widget=forms.RadioSelect)
+    refund = forms.ChoiceField(label=gettext_lazy("Refund"), widget=forms.RadioSelect)
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount to refund"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=500,
+        help_text=gettext_lazy("Kept in the subscription's history and as an internal note."),
+    )
+
+    def __init__(self, *args, subscription: Subscription, quote: RefundQuote, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quote = quote
+        self.fields["when"].choices = [
+            (self.AT_ONCE, _("At once: benefits end today")),
+            (
+                self.AT_TERM_END,
+                _("At the end of the term, on %(date)s (benefits keep working until then)")
+                % {"date": subscription.current_term_end.isoformat()},
+            ),
+        ]
+        self.fields["when"].initial = self.AT_ONCE
+        if quote.refundable:
+            rule = (
+                _("Apply the refund rule: full refund of %(amount)s")
+                % {"amount": format_money(quote.suggested_amount, quote.currency)}
+                if quote.full_refund_eligible
+                else _("Apply the refund rule: no refund")
+            )
+            self.fields["refund"].choices = [
+                (self.RULE, rule),
+                (self.NONE, _("No refund")),
+                (
+                    self.AMOUNT,
+                    _("Refund an amount I choose (at most %(amount)s)")
+                    % {"amount": format_money(quote.max_amount, quote.currency)},
+                ),
+            ]
+            self.fields["refund"].initial = self.RULE
+            self.fields["amount"].help_text = _("In %(currency)s, e.g. 120.00") % {
+                "currency": quote.currency
+            }
+        else:
+            self.fields["refund"].choices = [(self.NONE, _("No refund"))]
+            self.fields["refund"].initial = self.NONE
+            del self.fields["amount"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("refund") == self.AMOUNT:
+            amount = cleaned.get("amount")
+            if amount is None:
+                self.add_error("amount", _("Enter the amount to refund."))
+                return cleaned
+            minor = int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+            if minor > self.quote.max_amount:
+                self.add_error(
+                    "amount",
+                    _("At most %(amount)s can be refunded.")
+                    % {"amount": format_money(self.quote.max_amount, self.quote.currency)},
+                )
+            cleaned["refund_minor_units"] = minor
+        return cleaned
+
+    def service_arguments(self) -> dict:
+        """What ``subscription_cancel`` takes: ``refund_amount`` None applies the rule."""
+        choice = self.cleaned_data["refund"]
+        refund_amount = {self.RULE: None, self.NONE: 0}.get(
+            choice, self.cleaned_data.get("refund_minor_units")
+        )
+        return {
+            "at_term_end": self.cleaned_data["when"] == self.AT_TERM_END,
+            "refund_amount": refund_amount,
+            "reason": self.cleaned_data["reason"],
+        }
+
+
+def cancel_page_context(
+    request: HttpRequest, *, model_admin: admin.ModelAdmin, subscription: Subscription, form, quote
+) -> dict:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Cancel subscription"),
+        "opts": model_admin.model._meta,
+        "subscription": subscription,
+        "form": form,
+        "quote": quote,
+        "media": model_admin.media + form.media,
+    }
+
+
+@admin.action(description=gettext_lazy("Cancel subscription…"))
+def subscription_cancel_action(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Subscription]
+):
+    """An admin action with a confirmation page, like "Delete selected", for one subscription."""
+    if not request.user.has_perm(CANCEL_PERMISSION):
+        model_admin.message_user(request, _("You may not cancel subscriptions."), messages.ERROR)
+        return None
+    if queryset.count() != 1:
+        model_admin.message_user(request, _("Select one subscription to cancel."), messages.WARNING)
+        return None
+    subscription = queryset.select_related("organization", "offer").get()
+    quote = refund_quote(subscription=subscription)
+    data = request.POST if "confirm" in request.POST else None
+    form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
+    if form.is_bound and form.is_valid():
+        try:
+            subscription_cancel(
+                subscription=subscription, actor=request.user, **form.service_arguments()
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            model_admin.message_user(
+                request,
+                _("%(subscription)s is canceled.") % {"subscription": subscription},
+                messages.SUCCESS,
+            )
+            return None
+    context = cancel_page_context(
+        request, model_admin=model_admin, subscription=subscription, form=form, quote=quote
+    )
+    context |= {
+        "action_name": "subscription_cancel_action",
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, CANCEL_TEMPLATE, context)

@@ -1,0 +1,66 @@
+"""Forms of the subscribe and renew wizards and of the purchased-offer page. They validate only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import PaymentMethod
+from offers.models import TermsVersion
+
+
+class TermsForm(forms.Form):
+    """Accepting the terms: the version read is posted back, so a newer one is not accepted blind."""
+
+    terms_version = forms.IntegerField(widget=forms.HiddenInput)
+    accept = forms.BooleanField(
+        label=_(
+            "I accept the terms and conditions for internal-use rights granted through the "
+            "Microsoft Partner Network."
+        ),
+        error_messages={"required": _("Accept the terms and conditions to continue.")},
+    )
+
+    def __init__(self, *args, terms: TermsVersion | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.terms = terms
+        if terms is not None:
+            self.fields["terms_version"].initial = terms.pk
+        else:
+            # An offer without terms: nothing to accept.
+            del self.fields["accept"]
+            self.fields["terms_version"].required = False
+
+    def clean_terms_version(self) -> int | None:
+        version = self.cleaned_data.get("terms_version")
+        if self.terms is not None and version != self.terms.pk:
+            raise forms.ValidationError(
+                _("The terms and conditions have changed. Please read and accept the new version.")
+            )
+        return version
+
+
+class CardChoiceForm(forms.Form):
+    """One of the organization's saved cards."""
+
+    payment_method = forms.ModelChoiceField(
+        queryset=PaymentMethod.objects.none(),
+        widget=forms.RadioSelect,
+        label=_("Payment method"),
+        empty_label=None,
+        error_messages={
+            "required": _("Choose a payment method, or add one."),
+            "invalid_choice": _("Choose one of your organization's saved cards."),
+        },
+    )
+
+    def __init__(self, *args, cards: list[PaymentMethod], **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["payment_method"]
+        field.queryset = PaymentMethod.objects.filter(pk__in=[card.pk for card in cards])
+
+
+class SetupIntentForm(forms.Form):
+    """What the card-entry partial posts once Stripe.js confirmed the SetupIntent."""
+
+    setup_intent_id = forms.RegexField(regex=r"^seti_[A-Za-z0-9_]+$", max_length=255)

@@ -1,0 +1,205 @@
+"""Reads for Partnership > Offers, the subscribe and renew wizards and the purchased-offer page.
+
+Every page here runs a fixed number of queries however many offers, subscriptions or orders the
+organization has (``tests/billing/test_query_budget.py`` holds us to it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from billing.models import (
+    LIVE_STATUSES,
+    OPEN_ORDER_STATUSES,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentMethod,
+    Subscription,
+)
+from billing.selectors.payment_methods import payment_methods_for_organization
+from billing.selectors.subscriptions import (
+    RenewalWindow,
+    renewal_blocker,
+    renewal_window,
+    subscriptions_for_organization,
+    term_dates,
+)
+from membership.models import Organization
+from offers.models import Offer, OfferPrice, TermsVersion
+from offers.selectors import offer_price, offers_on_sale
+from partnerportal import clock
+
+
+@dataclass(frozen=True)
+class AvailableOffer:
+    """An offer as the Offers page shows it to one organization."""
+
+    offer: Offer
+    price: OfferPrice | None
+    blocker: str | None  # why the organization cannot buy it now; None when it can
+
+
+def purchase_blockers(*, organization: Organization, offers: list[Offer]) -> dict[int, str | None]:
+    """``purchase_blocker`` for many offers at once, in one query (prices must be prefetched).
+
+    The same rules and messages as ``billing.selectors.subscriptions.purchase_blocker``;
+    ``tests/billing/test_offers_views.py`` checks that both agree.
+    """
+    live_offer_ids = set(
+        Subscription.objects.filter(
+            organization=organization, status__in=LIVE_STATUSES
+        ).values_list("offer_id", flat=True)
+    )
+    blockers: dict[int, str | None] = {}
+    for offer in offers:
+        if not organization.is_network_member:
+            reason = _("You must be a Microsoft Partner Network member to upgrade your membership.")
+        elif not offer.is_active:
+            reason = _("This offer is not on sale.")
+        elif offer.one_per_organization and offer.pk in live_offer_ids:
+            reason = _("Your organization already has this subscription.")
+        elif offer_price(offer=offer, currency=organization.currency) is None:
+            reason = _("This offer is not sold in your organization's currency.")
+        else:
+            reason = None
+        blockers[offer.pk] = reason
+    return blockers
+
+
+def available_offers(*, organization: Organization) -> list[AvailableOffer]:
+    offers = list(offers_on_sale())
+    blockers = purchase_blockers(organization=organization, offers=offers)
+    return [
+        AvailableOffer(
+            offer=offer,
+            price=offer_price(offer=offer, currency=organization.currency),
+            blocker=blockers[offer.pk],
+        )
+        for offer in offers
+    ]
+
+
+def purchased_offers(*, organization: Organization) -> list[Subscription]:
+    """The organization's subscriptions, live ones first, then the most recent."""
+    subscriptions = list(subscriptions_for_organization(organization=organization))
+    subscriptions.sort(key=lambda s: s.status not in LIVE_STATUSES)  # stable: keeps the date order
+    return subscriptions
+
+
+def offer_for_checkout(*, offer_id: int) -> Offer | None:
+    """An offer with its prices prefetched, for the subscribe wizard's pages."""
+    return Offer.objects.prefetch_related("prices").filter(pk=offer_id).first()
+
+
+def purchase_order_open(*, organization: Organization, offer: Offer) -> Order | None:
+    """The organization's purchase order for ``offer`` that is not paid or canceled yet."""
+    return (
+        Order.objects.filter(
+            organization=organization,
+            offer=offer,
+            kind=OrderKind.PURCHASE,
+            status__in=OPEN_ORDER_STATUSES,
+        )
+        .select_related("offer", "payment_method", "terms_acceptance__terms")
+        .first()
+    )
+
+
+def renewal_order_open(*, subscription: Subscription) -> Order | None:
+    """The order for the subscription's next term, if someone (a person or the job) opened it."""
+    return (
+        Order.objects.filter(
+            subscription=subscription,
+            kind=OrderKind.RENEWAL,
+            term_number=subscription.term_number + 1,
+        )
+        .select_related("offer", "payment_method", "terms_acceptance__terms")
+        .first()
+    )
+
+
+def orders_for_checkout() -> QuerySet[Order]:
+    """What the order-level wizard pages (pay, authenticate, confirmed) load an order with."""
+    return Order.objects.select_related(
+        "offer", "subscription", "payment_method", "organization", "terms_acceptance__terms"
+    )
+
+
+def subscriptions_for_pages() -> QuerySet[Subscription]:
+    return Subscription.objects.select_related("offer", "payment_method")
+
+
+def cards_for_checkout(*, organization: Organization) -> list[PaymentMethod]:
+    """The organization's saved cards, default first."""
+    return list(payment_methods_for_organization(organization=organization))
+
+
+def card_preselected(*, order: Order, cards: list[PaymentMethod]) -> PaymentMethod | None:
+    """The card the payment step proposes: the order's own, else the default, else the newest."""
+    for card in cards:
+        if card.pk == order.payment_method_id:
+            return card
+    return cards[0] if cards else None
+
+
+def terms_accepted_current(*, order: Order, terms: TermsVersion | None) -> bool:
+    """Did the buyer accept, for this order, the version of the terms in force now?"""
+    if terms is None:
+        return True  # an offer without terms has nothing to accept
+    acceptance = order.terms_acceptance
+    return acceptance is not None and acceptance.terms_id == terms.pk
+
+
+@dataclass(frozen=True)
+class OrderTerm:
+    """The term an order buys, as the review and confirmation pages show it."""
+
+    starts_on: dt.date
+    ends_on: dt.date  # the anniversary: the subscription renews each year on this date
+
+
+def order_term(*, order: Order) -> OrderTerm:
+    """The dates the order covers: from today for a purchase, from the anniversary for a renewal."""
+    if order.term_start and order.term_end:
+        return OrderTerm(order.term_start, order.term_end)
+    if order.kind == OrderKind.RENEWAL and order.subscription is not None:
+        start, end = term_dates(
+            started_on=order.subscription.started_on, term_number=order.term_number
+        )
+        return OrderTerm(start, end)
+    start, end = term_dates(started_on=clock.today(), term_number=1)
+    return OrderTerm(start, end)
+
+
+@dataclass(frozen=True)
+class RenewalState:
+    """What the purchased-offer page says about renewing by hand."""
+
+    window: RenewalWindow
+    blocker: str | None
+    opens_later: bool  # the window has not opened yet: show the date it opens
+
+
+def renewal_state(*, subscription: Subscription) -> RenewalState:
+    window = renewal_window(subscription=subscription)
+    return RenewalState(
+        window=window,
+        blocker=renewal_blocker(subscription=subscription),
+        opens_later=clock.today() < window.opens_on,
+    )
+
+
+def subscription_orders(*, subscription: Subscription) -> list[Order]:
+    """The subscription's orders, newest term first, for its page and its invoice links."""
+    return list(
+        Order.objects.filter(subscription=subscription).order_by("-term_number", "-created_at")
+    )
+
+
+def order_is_paid(order: Order) -> bool:
+    return order.status in (OrderStatus.PAID, OrderStatus.REFUNDED)

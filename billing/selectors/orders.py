@@ -1,0 +1,31 @@
+"""Reads about orders: Billing > Order history and invoices."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from billing.models import Order, OrderStatus
+from membership.models import Organization
+
+INVOICED_STATUSES = (OrderStatus.PAID, OrderStatus.REFUNDED)
+
+
+def order_history(*, organization: Organization) -> QuerySet[Order]:
+    """The organization's orders, newest first.
+
+    A pending order nobody tried to pay yet is only a checkout someone opened (the wizard opens
+    its order on the first step), so it is left out until a payment was attempted.
+    """
+    return (
+        Order.objects.filter(organization=organization)
+        .exclude(Q(status=OrderStatus.PENDING) & Q(attempt_count=0))
+        .select_related("offer")
+        .order_by("-created_at", "-id")
+    )
+
+
+def invoiced_orders() -> QuerySet[Order]:
+    """Orders that have an invoice: paid ones, and paid ones refunded since."""
+    return Order.objects.filter(
+        status__in=INVOICED_STATUSES, invoice_number__isnull=False
+    ).select_related("offer", "organization")

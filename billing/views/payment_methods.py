@@ -1,0 +1,114 @@
+"""Billing > Payment methods: the organization's saved cards (list, add, make default, remove)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from billing.models import PaymentMethod
+from billing.selectors.payment_methods import payment_method_rows
+from billing.services import payment_methods as services
+from membership.access import get_for_organization_or_404, member_required
+from membership.models import Organization
+from membership.permissions import Action
+
+
+class PaymentMethodAddForm(forms.Form):
+    """What the card-entry partial posts once Stripe.js has confirmed the SetupIntent."""
+
+    setup_intent_id = forms.RegexField(
+        regex=r"^seti_[A-Za-z0-9_]+$",
+        max_length=255,
+        error_messages={
+            "required": gettext_lazy(
+                "Your card details did not reach us. Please enter them again."
+            ),
+            "invalid": gettext_lazy("Your card details did not reach us. Please enter them again."),
+        },
+    )
+    make_default = forms.BooleanField(required=False)
+
+
+def card_entry_context(*, organization: Organization) -> dict[str, str]:
+    """What ``billing/_card_entry.html`` needs: a fresh SetupIntent and where Stripe.js lives.
+
+    Raises ``ValidationError`` when Stripe cannot be reached (see ``card_setup_start``).
+    """
+    setup_intent_id, client_secret = services.card_setup_start(organization=organization)
+    return {
+        "setup_intent_id": setup_intent_id,
+        "client_secret": client_secret,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+    }
+
+
+def _card_or_404(request: HttpRequest, payment_method_id: int) -> PaymentMethod:
+    return get_for_organization_or_404(
+        PaymentMethod.objects.filter(removed_at__isnull=True), request, pk=payment_method_id
+    )
+
+
+@member_required(Action.MANAGE_PAYMENT_METHODS)
+def payment_methods(request: HttpRequest) -> HttpResponse:
+    rows = payment_method_rows(organization=request.organization)
+    return render(request, "billing/payment_methods.html", {"rows": rows})
+
+
+@member_required(Action.MANAGE_PAYMENT_METHODS)
+def payment_method_add(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    form = PaymentMethodAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            card = services.payment_method_save(
+                organization=organization,
+                setup_intent_id=form.cleaned_data["setup_intent_id"],
+                actor=request.user,
+                make_default=form.cleaned_data["make_default"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("%(card)s was added.") % {"card": card})
+            return redirect("billing:payment_methods")
+    try:
+        card_entry = card_entry_context(organization=organization)
+    except ValidationError as error:
+        card_entry = None
+        form.add_error(None, error)
+    context = {"form": form, "card_entry": card_entry}
+    return render(request, "billing/payment_methods_add.html", context)
+
+
+@require_POST
+@member_required(Action.MANAGE_PAYMENT_METHODS)
+def payment_method_make_default(request: HttpRequest, payment_method_id: int) -> HttpResponse:
+    card = _card_or_404(request, payment_method_id)
+    try:
+        services.payment_method_make_default(payment_method=card, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("%(card)s is now your default card.") % {"card": card})
+    return redirect("billing:payment_methods")
+
+
+@require_POST
+@member_required(Action.MANAGE_PAYMENT_METHODS)
+def payment_method_remove(request: HttpRequest, payment_method_id: int) -> HttpResponse:
+    card = _card_or_404(request, payment_method_id)
+    try:
+        services.payment_method_remove(payment_method=card, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("%(card)s was removed.") % {"card": card})
+    return redirect("billing:payment_methods")

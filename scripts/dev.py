@@ -1,0 +1,261 @@
+"""Run the whole portal in the foreground for development: ``make run`` calls this.
+
+    python scripts/dev.py [--seed]
+
+Starts, in this order, each once the one before answers:
+1. localstripe (scripts/localstripe_server.py on 127.0.0.1:8420, state kept in var/), with the
+   portal's webhook registered;
+2. the Django development server on 127.0.0.1:8000;
+3. with ``--seed``: ``manage.py seed_demo``, which needs both (it saves Fabrikam's card in
+   localstripe, and localstripe's webhooks for it need the web server);
+4. a Celery worker with embedded beat, on the embedded filesystem broker (or REDIS_URL /
+   CELERY_BROKER_URL when set); last, so beat's first billing cycle sees the finished demo data.
+
+Every line of output is prefixed with the process's name. One Ctrl-C or SIGTERM stops them all;
+if any of them dies, the others are stopped and this script exits non-zero, so a broken piece is
+never hidden behind the ones still running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+PYTHON = sys.executable
+
+LOCALSTRIPE_ADDRESS = "127.0.0.1:8420"
+WEB_ADDRESS = "127.0.0.1:8000"
+READY_TIMEOUT_SECONDS = 60.0
+STOP_GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.2
+
+COLOURS = {"localstripe": "\033[36m", "web": "\033[35m", "seed": "\033[33m", "celery": "\033[32m"}
+RESET = "\033[0m"
+NAME_WIDTH = max(len(name) for name in COLOURS)
+
+_output_lock = threading.Lock()
+stop_requested = threading.Event()
+
+
+def say(message: str) -> None:
+    with _output_lock:
+        sys.stdout.write(f"{'dev':<{NAME_WIDTH}} | {message}\n")
+        sys.stdout.flush()
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    reader: threading.Thread | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own process group: the terminal's Ctrl-C reaches only this supervisor, which
+            # then stops every child, and killpg also reaches their children (Celery's beat).
+            process_group=0,
+        )
+        self.reader = threading.Thread(target=self._relay, args=(self.process.stdout,), daemon=True)
+        self.reader.start()
+        say(f"started {self.name} (pid {self.process.pid})")
+
+    def _relay(self, stream: IO[bytes]) -> None:
+        colour = COLOURS.get(self.name, "") if sys.stdout.isatty() else ""
+        prefix = f"{colour}{self.name:<{NAME_WIDTH}}{RESET if colour else ''} | "
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            with _output_lock:
+                sys.stdout.write(f"{prefix}{line}\n")
+                sys.stdout.flush()
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def signal_group(self, signum: int) -> bool:
+        """Send ``signum`` to the child's process group; False when the group is gone."""
+        if self.process is None:
+            return False
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def group_alive(self) -> bool:
+        # Reap the leader first: a zombie still counts as a member of its group.
+        self.exit_code()
+        return self.signal_group(0)
+
+
+def answers(url: str) -> bool:
+    """True once ``url`` gives any HTTP answer (a 503 from /healthz still means "up")."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our loopback URL)
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def wait_until(condition: Callable[[], bool], *, what: str, children: list[Child]) -> bool:
+    """Wait for ``condition``; False (after saying why) on stop, a dead child or the timeout."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not condition():
+        if stop_requested.is_set():
+            return False
+        for child in children:
+            code = child.exit_code()
+            if code is not None:
+                say(f"{child.name} exited with code {code} while waiting for {what}")
+                return False
+        if time.monotonic() > deadline:
+            say(f"gave up waiting for {what} after {READY_TIMEOUT_SECONDS:.0f} s")
+            return False
+        time.sleep(POLL_SECONDS)
+    return True
+
+
+def environment_build() -> dict[str, str]:
+    env = dict(os.environ)
+    # Development settings; `make run` exports DEBUG=1 too, this covers running the script alone.
+    env.setdefault("DEBUG", "1")
+    # Child output goes through a pipe; unbuffered, it reaches the terminal line by line.
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def var_folders_create() -> None:
+    # var/ is not in git: the SQLite file, the filesystem broker's folders (settings point the
+    # broker there), beat's schedule and localstripe's state live there.
+    for folder in (VAR_DIR, VAR_DIR / "celery-broker", VAR_DIR / "celery-control"):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def children_stop(children: list[Child]) -> None:
+    """SIGTERM every process group, wait up to STOP_GRACE_SECONDS, then SIGKILL what is left."""
+    for child in children:
+        if child.signal_group(signal.SIGTERM):
+            say(f"stopping {child.name}")
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline and any(child.group_alive() for child in children):
+        time.sleep(POLL_SECONDS)
+    for child in children:
+        if child.signal_group(signal.SIGKILL):
+            say(f"{child.name} did not stop within {STOP_GRACE_SECONDS:.0f} s: killed")
+    for child in children:
+        if child.process is not None:
+            child.process.wait()
+        if child.reader is not None:
+            child.reader.join(timeout=2)
+
+
+def run(*, seed: bool) -> int:
+    env = environment_build()
+    webhook_secret = env.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+    host, port = LOCALSTRIPE_ADDRESS.split(":")
+    localstripe = Child(
+        "localstripe",
+        [
+            PYTHON,
+            str(BASE_DIR / "scripts" / "localstripe_server.py"),
+            *("--host", host, "--port", port),
+            *("--state", str(VAR_DIR / "localstripe.pickle")),
+            *("--webhook-url", f"http://{WEB_ADDRESS}/stripe/webhook/"),
+            *("--webhook-secret", webhook_secret),
+        ],
+    )
+    web = Child("web", [PYTHON, "manage.py", "runserver", WEB_ADDRESS, "--noreload"])
+    seeder = Child("seed", [PYTHON, "manage.py", "seed_demo"])
+    celery = Child(
+        "celery",
+        [PYTHON, "-m", "celery", "-A", "partnerportal", "worker", "-B", "-l", "info"]
+        + ["--concurrency", "1", "--pool", "solo"],
+    )
+
+    def interrupted_or_failed() -> int:
+        return 0 if stop_requested.is_set() else 1
+
+    servers: list[Child] = []  # long-running: any exit is a failure
+    started: list[Child] = []  # everything to stop at the end, the seeder included
+
+    def server_start(child: Child, ready_url: str) -> bool:
+        child.start(env)
+        servers.append(child)
+        started.append(child)
+        return wait_until(lambda: answers(ready_url), what=child.name, children=servers)
+
+    try:
+        if not server_start(localstripe, f"http://{LOCALSTRIPE_ADDRESS}/js.stripe.com/v3/"):
+            return interrupted_or_failed()
+        if not server_start(web, f"http://{WEB_ADDRESS}/healthz"):
+            return interrupted_or_failed()
+        if seed:
+            seeder.start(env)
+            started.append(seeder)
+            if not wait_until(
+                lambda: seeder.exit_code() is not None, what="seed_demo", children=servers
+            ):
+                return interrupted_or_failed()
+            if seeder.exit_code() != 0:
+                say(f"seed_demo failed with code {seeder.exit_code()}")
+                return 1
+        celery.start(env)
+        servers.append(celery)
+        started.append(celery)
+
+        say(f"portal on http://{WEB_ADDRESS}/ — Ctrl-C stops everything")
+        while not stop_requested.wait(POLL_SECONDS):
+            for child in servers:
+                code = child.exit_code()
+                if code is not None:
+                    say(f"{child.name} exited with code {code}; stopping the rest")
+                    return 1
+        return 0
+    finally:
+        if stop_requested.is_set():
+            say("stop requested")
+        children_stop(started)
+        say("all stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="run manage.py seed_demo once localstripe and the web server answer",
+    )
+    args = parser.parse_args(argv)
+
+    def on_stop_signal(signum: int, frame: object) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, on_stop_signal)
+    signal.signal(signal.SIGTERM, on_stop_signal)
+    var_folders_create()
+    return run(seed=args.seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

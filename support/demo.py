@@ -1,0 +1,155 @@
+"""Demo support content for ``seed_demo``: recommended-solution articles and canned replies.
+
+Both functions are idempotent: articles are keyed by (issue type, position), canned replies by
+title, and running them again updates the text in place.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from support.models import CannedReply, IssueType, RecommendedSolution
+
+# issue type → [(title, body, Spanish title, Spanish body)]
+ARTICLES: dict[str, list[tuple[str, str, str, str]]] = {
+    IssueType.INVOICE_PAYMENT: [
+        (
+            "Download an invoice",
+            "Go to Billing > Order history and select Download invoice next to the order. "
+            "Invoices show your organization's billing address and VAT ID as they were when "
+            "you paid.",
+            "Descargar una factura",
+            "Ve a Facturación > Historial de pedidos y selecciona Descargar factura junto al "
+            "pedido. La factura muestra la dirección de facturación y el NIF de tu organización "
+            "tal como eran al pagar.",
+        ),
+        (
+            "A renewal payment failed",
+            "Your benefits keep working for 30 days after the anniversary. Add or update a card "
+            "under Billing > Payment methods, then select Renew subscription on the purchased "
+            "offer.",
+            "Ha fallado el pago de una renovación",
+            "Tus ventajas siguen funcionando 30 días después del aniversario. Añade o actualiza "
+            "una tarjeta en Facturación > Formas de pago y selecciona Renovar suscripción en la "
+            "oferta adquirida.",
+        ),
+        (
+            "Cancel your Action Pack subscription",
+            "Cancellation is done by Partner Center Support. Submit this request with the "
+            "subscription selected. A full refund is offered within 30 days of the charge when "
+            "no software benefit has been activated.",
+            "Cancelar tu suscripción a Action Pack",
+            "La cancelación la hace el Soporte del Centro de partners. Envía esta solicitud con "
+            "la suscripción seleccionada. Se ofrece el reembolso completo en los 30 días "
+            "siguientes al cargo si no se ha activado ninguna ventaja de software.",
+        ),
+    ],
+    IssueType.MEMBERSHIP_OFFERS: [
+        (
+            "Activate your Action Pack benefits",
+            "Go to Partnership > Benefits and select Activate next to each benefit. Software "
+            "licenses give you product keys; online services are assigned to people by email.",
+            "Activar las ventajas de Action Pack",
+            "Ve a Asociación > Ventajas y selecciona Activar junto a cada ventaja. Las licencias "
+            "de software te dan claves de producto; los servicios en línea se asignan a personas "
+            "por correo electrónico.",
+        ),
+        (
+            "Turn off automatic renewal",
+            "Open Partnership > Offers > Purchased offers and select Turn off auto-renew. It "
+            "cannot be turned back on until you renew the subscription again.",
+            "Desactivar la renovación automática",
+            "Abre Asociación > Ofertas > Ofertas adquiridas y selecciona Desactivar renovación "
+            "automática. No podrás volver a activarla hasta que renueves la suscripción.",
+        ),
+    ],
+    IssueType.PROFILE: [
+        (
+            "Update your organization profile",
+            "A Global admin or an Account admin can change the address, contact details and VAT "
+            "ID under Account settings > Organization profile.",
+            "Actualizar el perfil de la organización",
+            "Un administrador global o un administrador de cuenta puede cambiar la dirección, "
+            "los datos de contacto y el NIF en Configuración de la cuenta > Perfil de la "
+            "organización.",
+        ),
+    ],
+    IssueType.USERS_PERMISSIONS: [
+        (
+            "Add users and assign permissions",
+            "A Global admin adds people and gives them roles under Account settings > User "
+            "management. A person may hold several roles.",
+            "Agregar usuarios y asignarles permisos",
+            "Un administrador global agrega personas y les asigna roles en Configuración de la "
+            "cuenta > Administración de usuarios. Una persona puede tener varios roles.",
+        ),
+        (
+            "Why can't I see a page?",
+            "Without a role you can sign in and view the dashboard, offers and membership. Ask "
+            "a Global admin of your organization for the role you need.",
+            "¿Por qué no veo una página?",
+            "Sin un rol puedes iniciar sesión y ver el panel, las ofertas y la membresía. Pide "
+            "el rol que necesitas a un administrador global de tu organización.",
+        ),
+    ],
+    IssueType.TECHNICAL: [
+        (
+            "The portal doesn't load or looks wrong",
+            "Reload the page, then try a private window to rule out an extension. If it still "
+            "fails, tell us the page's address, the time, and attach a screenshot.",
+            "El portal no carga o se ve mal",
+            "Recarga la página y prueba en una ventana privada para descartar una extensión. Si "
+            "sigue fallando, dinos la dirección de la página y la hora, y adjunta una captura.",
+        ),
+    ],
+    IssueType.OTHER: [
+        (
+            "Before you write to us",
+            "Most questions about membership, offers, invoices and users are answered by the "
+            "articles of the other issue types. Pick the closest one to see them.",
+            "Antes de escribirnos",
+            "Los artículos de los demás tipos de problema responden a la mayoría de las "
+            "preguntas sobre membresía, ofertas, facturas y usuarios. Elige el más parecido.",
+        ),
+    ],
+}
+
+CANNED_REPLIES: list[tuple[str, str]] = [
+    (
+        "Cancellation confirmed",
+        "We have canceled your subscription as requested. You will receive a confirmation email "
+        "with the details of any refund. Your organization keeps its Network membership.",
+    ),
+    (
+        "Need more information",
+        "Thank you for contacting Partner Center Support. To look into this, could you tell us "
+        "the page's address, the time it happened, and attach a screenshot?",
+    ),
+    (
+        "Resolved — reply to reopen",
+        "We believe this is now solved. If anything is still wrong, reply to this request "
+        "within 7 days and we'll pick it up again.",
+    ),
+]
+
+
+@transaction.atomic
+def support_demo_articles() -> int:
+    """Recommended solutions for every issue type; returns how many there are."""
+    count = 0
+    for issue_type, articles in ARTICLES.items():
+        for position, (title, body, title_es, body_es) in enumerate(articles):
+            RecommendedSolution.objects.update_or_create(
+                issue_type=issue_type,
+                position=position,
+                defaults={"title": title, "body": body, "title_es": title_es, "body_es": body_es},
+            )
+            count += 1
+    return count
+
+
+@transaction.atomic
+def support_demo_canned_replies() -> int:
+    for title, body in CANNED_REPLIES:
+        CannedReply.objects.update_or_create(title=title, defaults={"body": body})
+    return len(CANNED_REPLIES)

@@ -1,0 +1,240 @@
+"""Production settings, checked the way production starts: a fresh process with only its env.
+
+The environment is the one docs/production.md documents. No Django test settings leak in: each
+test runs ``manage.py`` (or gunicorn) in a subprocess with a clean environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.client import HTTPResponse
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "portal.example.com,127.0.0.1",
+        "SITE_URL": "https://portal.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "STRIPE_SECRET_KEY": "sk_live_" + secrets.token_hex(12),
+        "STRIPE_PUBLISHABLE_KEY": "pk_live_" + secrets.token_hex(12),
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(12),
+        "STRIPE_API_BASE": "",
+        "TRUSTED_PROXY_COUNT": "1",
+    }
+    env.update(overrides)
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_check_is_clean(tmp_path: Path) -> None:
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_check_catches_a_debug_deployment(tmp_path: Path) -> None:
+    # The same check fails loudly when DEBUG slips into production: proof the check has teeth.
+    env = production_env(tmp_path, DEBUG="1")
+
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr + result.stdout  # DEBUG is on
+
+
+def test_it_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"]
+
+    result = manage(env, "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+
+
+def test_it_refuses_a_short_secret_key(tmp_path: Path) -> None:
+    result = manage(production_env(tmp_path, SECRET_KEY="changeme"), "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is too weak" in result.stderr
+
+
+def test_it_refuses_to_start_without_allowed_hosts(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["ALLOWED_HOSTS"]
+
+    result = manage(env, "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: ALLOWED_HOSTS is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"]
+)
+def test_it_refuses_to_start_without_stripe_keys(tmp_path: Path, name: str) -> None:
+    env = production_env(tmp_path)
+    del env[name]
+
+    result = manage(env, "check")
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name} is not set" in result.stderr
+
+
+def test_development_runs_with_nothing_set(tmp_path: Path) -> None:
+    # The embedded default: DEBUG=1 and nothing else still starts.
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DEBUG": "1"}
+
+    result = manage(env, "check")
+
+    assert result.returncode == 0, result.stderr
+
+
+# --- gunicorn, as documented in docs/production.md -----------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # keep 301s visible to the test
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> HTTPResponse:
+    request = urllib.request.Request(url, headers={"Host": "portal.example.com", **(headers or {})})
+    try:
+        return _opener.open(request, timeout=10)
+    except urllib.error.HTTPError as error:
+        return error  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp_path = tmp_path_factory.mktemp("production")
+    env = production_env(tmp_path)
+    collected = manage(env, "collectstatic", "--noinput")
+    assert collected.returncode == 0, collected.stderr
+    migrated = manage(env, "migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stderr
+    port = _free_port()
+    log = (tmp_path / "gunicorn.log").open("w")
+    process = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "partnerportal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
+         "--timeout", "30", "--forwarded-allow-ips", "127.0.0.1"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text())
+                time.sleep(0.1)  # waiting for another process to bind, not for our own logic
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+def test_gunicorn_redirects_plain_http_to_https(gunicorn_server: str) -> None:
+    response = _get(f"{gunicorn_server}/accounts/login/")
+
+    assert response.status == 301
+    assert response.headers["Location"] == "https://portal.example.com/accounts/login/"
+
+
+def test_gunicorn_serves_pages_with_hsts_csp_and_secure_cookies(gunicorn_server: str) -> None:
+    response = _get(f"{gunicorn_server}/accounts/login/", HTTPS)
+
+    assert response.status == 200
+    assert response.headers["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains; preload"
+    )
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self' https://js.stripe.com" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    cookies = response.headers.get_all("Set-Cookie")
+    csrf = next(c for c in cookies if c.startswith("csrftoken="))
+    assert "Secure" in csrf and "SameSite=Lax" in csrf
+
+
+def test_gunicorn_serves_static_files_through_whitenoise(gunicorn_server: str) -> None:
+    page = _get(f"{gunicorn_server}/accounts/login/", HTTPS).read().decode()
+    # The page links the hashed, compressed file collectstatic made (ManifestStaticFilesStorage).
+    start = page.index("/static/css/portal.")
+    stylesheet = page[start : page.index('"', start)]
+    assert stylesheet != "/static/css/portal.css"
+
+    response = _get(f"{gunicorn_server}{stylesheet}", {**HTTPS, "Accept-Encoding": "gzip"})
+
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/css")
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in response.headers["Cache-Control"]
+
+
+def test_gunicorn_answers_the_health_probe_over_plain_http(gunicorn_server: str) -> None:
+    response = _get(f"{gunicorn_server}/healthz")
+
+    # Not redirected; real Stripe cannot be reached from the test machine, so 503 is expected
+    # there, while the database and the filesystem broker are up.
+    assert response.status in (200, 503)
+    assert response.headers["Content-Type"] == "application/json"
+    checks = json.loads(response.read())["checks"]
+    assert checks["database"]["ok"] is True
+    assert checks["broker"]["ok"] is True
