@@ -1,7 +1,9 @@
-"""Cancelling a subscription in the admin: the form staff fill in, and the action for the
-subscription's admin page (``SubscriptionAdmin.actions = [subscription_cancel_action]``).
+"""Cancelling a subscription in the admin: the form staff fill in, the "Cancel subscription…"
+action of the subscription list, and a cancel page for the subscription's own admin page.
 
-Support's case page uses the same form and template, so the two doors look and behave alike.
+``billing/admin.py`` wires them in through its hooks: ``SUBSCRIPTION_ACTIONS`` and
+``subscription_admin_urls(model_admin)`` (URL name ``admin:billing_subscription_cancel``).
+Support's case page uses the same form and template, so every door looks and behaves alike.
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ from decimal import ROUND_HALF_UP, Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.models import Subscription
 from billing.selectors.cancellations import RefundQuote, refund_quote
-from billing.services.cancellations import CANCEL_PERMISSION, subscription_cancel
+from billing.services.cancellations import (
+    CANCEL_PERMISSION,
+    CancellationOutcome,
+    subscription_cancel,
+)
 from partnerportal.money import format_money
 
 # Shared with support's case page, whose template folder holds the admin's custom pages.
@@ -44,7 +52,9 @@ class SubscriptionCancelForm(forms.Form):
         label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=500,
-        help_text=gettext_lazy("Kept in the subscription's history and as an internal note."),
+        help_text=gettext_lazy(
+            "Kept in the subscription's history (and on the case, as an internal note)."
+        ),
     )
 
     def __init__(self, *args, subscription: Subscription, quote: RefundQuote, **kwargs):
@@ -114,6 +124,22 @@ class SubscriptionCancelForm(forms.Form):
         }
 
 
+def cancellation_message(outcome: CancellationOutcome) -> str:
+    """What staff are told once the cancellation went through."""
+    if outcome.at_term_end:
+        text = _("%(subscription)s will be canceled on %(date)s.") % {
+            "subscription": outcome.subscription,
+            "date": outcome.ends_on.isoformat(),
+        }
+    else:
+        text = _("%(subscription)s is canceled.") % {"subscription": outcome.subscription}
+    if outcome.refund is not None:
+        text += " " + _("Refunded %(amount)s.") % {
+            "amount": format_money(outcome.refund.amount, outcome.refund.currency)
+        }
+    return text
+
+
 def cancel_page_context(
     request: HttpRequest, *, model_admin: admin.ModelAdmin, subscription: Subscription, form, quote
 ) -> dict:
@@ -145,17 +171,13 @@ def subscription_cancel_action(
     form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
     if form.is_bound and form.is_valid():
         try:
-            subscription_cancel(
+            outcome = subscription_cancel(
                 subscription=subscription, actor=request.user, **form.service_arguments()
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            model_admin.message_user(
-                request,
-                _("%(subscription)s is canceled.") % {"subscription": subscription},
-                messages.SUCCESS,
-            )
+            model_admin.message_user(request, cancellation_message(outcome), messages.SUCCESS)
             return None
     context = cancel_page_context(
         request, model_admin=model_admin, subscription=subscription, form=form, quote=quote
@@ -165,3 +187,53 @@ def subscription_cancel_action(
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, CANCEL_TEMPLATE, context)
+
+
+SUBSCRIPTION_ACTIONS = [subscription_cancel_action]
+
+
+def subscription_cancel_view(
+    model_admin: admin.ModelAdmin, request: HttpRequest, subscription_id: int
+) -> HttpResponse:
+    """The subscription page's "Cancel subscription": the same form, for this subscription."""
+    subscription = get_object_or_404(
+        Subscription.objects.select_related("organization", "offer"), pk=subscription_id
+    )
+    if not (
+        model_admin.has_view_permission(request, subscription)
+        and request.user.has_perm(CANCEL_PERMISSION)
+    ):
+        raise PermissionDenied
+    back_url = reverse("admin:billing_subscription_change", args=[subscription.pk])
+    quote = refund_quote(subscription=subscription)
+    data = request.POST if request.method == "POST" else None
+    form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
+    if form.is_bound and form.is_valid():
+        try:
+            outcome = subscription_cancel(
+                subscription=subscription, actor=request.user, **form.service_arguments()
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            model_admin.message_user(request, cancellation_message(outcome), messages.SUCCESS)
+            return HttpResponseRedirect(back_url)
+    context = cancel_page_context(
+        request, model_admin=model_admin, subscription=subscription, form=form, quote=quote
+    )
+    context |= {"original": subscription, "back_url": back_url}
+    return TemplateResponse(request, CANCEL_TEMPLATE, context)
+
+
+def subscription_admin_urls(model_admin: admin.ModelAdmin) -> list[URLPattern]:
+    return [
+        path(
+            "<int:subscription_id>/cancel/",
+            model_admin.admin_site.admin_view(
+                lambda request, subscription_id: subscription_cancel_view(
+                    model_admin, request, subscription_id
+                )
+            ),
+            name="billing_subscription_cancel",
+        )
+    ]

@@ -11,6 +11,7 @@ with real Stripe we prefer to reconcile an unknown outcome by looking the Paymen
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -264,21 +265,35 @@ def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) 
 
 
 class WebhookSignatureInvalid(Exception):
-    pass
+    """Not a Stripe event signed with our secret in the last few minutes (or not an event)."""
+
+
+def _refuse_constant(name: str) -> float:
+    # NaN and Infinity are not JSON: PostgreSQL would refuse to store the event.
+    raise ValueError(f"{name} is not valid JSON.")
 
 
 def webhook_event_construct(payload: bytes, signature_header: str) -> dict:
     """Verify a webhook's signature and age (``STRIPE_WEBHOOK_SECRET``) and return the event."""
+    # The SDK compares signatures with hmac.compare_digest, which raises TypeError (not a
+    # verification error) on a non-ASCII header: anyone could turn that into a server error.
+    if not signature_header.isascii():
+        raise WebhookSignatureInvalid("The signature header is not ASCII.")
     try:
-        event = stripe.Webhook.construct_event(
+        stripe.WebhookSignature.verify_header(
             payload,
             signature_header,
             settings.STRIPE_WEBHOOK_SECRET,
             tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
         )
+        event = json.loads(payload, parse_constant=_refuse_constant)
     except (ValueError, stripe.SignatureVerificationError) as error:
         raise WebhookSignatureInvalid(str(error)) from error
-    return _as_dict(event)
+    # Parsed here rather than by the SDK's Event class, which fails with AttributeError on a
+    # signed body that is valid JSON but not an object.
+    if not isinstance(event, dict):
+        raise WebhookSignatureInvalid("The payload is not a JSON object.")
+    return event
 
 
 def ping() -> bool:

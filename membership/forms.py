@@ -37,7 +37,8 @@ class RolesField(forms.MultipleChoiceField):
         kwargs.setdefault("label", _("Roles"))
         kwargs.setdefault("required", False)
         kwargs.setdefault(
-            "help_text", _("Without a role, the person can view the dashboard, offers and membership.")
+            "help_text",
+            _("Without a role, the person can view the dashboard, offers and membership."),
         )
         super().__init__(choices=Role.choices, **kwargs)
 

@@ -123,8 +123,11 @@ def organization_team_changes(*, organization: Organization, limit: int = 50) ->
         .select_related("actor")
         .order_by("-created_at", "-id")[:limit]
     )
-    labels = {field.name: str(field.verbose_name) for field in Organization._meta.get_fields()
-              if hasattr(field, "verbose_name")}
+    labels = {
+        field.name: str(field.verbose_name)
+        for field in Organization._meta.get_fields()
+        if hasattr(field, "verbose_name")
+    }
     return [
         TeamChange(
             event=event,

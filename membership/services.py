@@ -199,8 +199,14 @@ def invitation_resend(*, membership: Membership, actor: User, ip_address: str | 
 
 def _invitation_check(invitation: Invitation | None) -> None:
     if invitation is None:
-        raise InvitationError(_("This invitation link is not valid."), code="invalid")
-    if invitation.used_at is not None:
+        raise InvitationError(
+            _(
+                "This invitation link is not valid. If you received a newer invitation, use the "
+                "link in that email."
+            ),
+            code="invalid",
+        )
+    if invitation.used_at is not None or invitation.user.has_usable_password():
         raise InvitationError(
             _("This invitation link was already used. Sign in with the password you chose."),
             code="used",
@@ -238,8 +244,9 @@ def invitation_accept(*, token: str, password: str) -> User:
     user = invitation.user
     user.set_password(password)
     user.save(update_fields=["password"])
-    invitation.used_at = clock.now()
-    invitation.save(update_fields=["used_at"])
+    # Every open link to this account is spent now, including another organization's: a link
+    # must never set a password the person has already chosen.
+    Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=clock.now())
     return user
 
 

@@ -23,11 +23,7 @@ from membership.middleware import SESSION_ORGANIZATION_KEY
 from membership.models import Membership, Organization, Role
 from membership.permissions import Action
 from membership.selectors import organization_team, organization_team_changes
-
-
-def request_ip_address(request: HttpRequest) -> str | None:
-    """The client's address as our server sees it (the proxy sets REMOTE_ADDR in production)."""
-    return request.META.get("REMOTE_ADDR") or None
+from partnerportal.middleware import client_ip
 
 
 def _member_or_404(request: HttpRequest, membership_id: int) -> Membership:
@@ -63,7 +59,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
                 full_name=form.cleaned_data["full_name"],
                 roles=set(form.cleaned_data["roles"]),
                 actor=request.user,
-                ip_address=request_ip_address(request),
+                ip_address=client_ip(request),
             )
         except ValidationError as error:
             form.add_error("email", error)
@@ -95,7 +91,7 @@ def user_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
                 membership=member,
                 roles=roles,
                 actor=request.user,
-                ip_address=request_ip_address(request),
+                ip_address=client_ip(request),
             )
         except ValidationError as error:
             form.add_error("roles", error)
@@ -113,7 +109,7 @@ def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     member = _member_or_404(request, membership_id)
     try:
         services.membership_remove(
-            membership=member, actor=request.user, ip_address=request_ip_address(request)
+            membership=member, actor=request.user, ip_address=client_ip(request)
         )
     except ValidationError as error:
         messages.error(request, _first_error(error))
@@ -131,7 +127,7 @@ def user_resend_invitation(request: HttpRequest, membership_id: int) -> HttpResp
     member = _member_or_404(request, membership_id)
     try:
         services.invitation_resend(
-            membership=member, actor=request.user, ip_address=request_ip_address(request)
+            membership=member, actor=request.user, ip_address=client_ip(request)
         )
     except ValidationError as error:
         messages.error(request, _first_error(error))
@@ -155,7 +151,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             organization=request.organization,
             changes={field: form.cleaned_data[field] for field in form.Meta.fields},
             actor=request.user,
-            ip_address=request_ip_address(request),
+            ip_address=client_ip(request),
         )
         messages.success(request, _("Organization profile saved."))
         return redirect("membership:profile")

@@ -1,8 +1,8 @@
 """Cross-cutting request handling: request logs, the client's address, body size, security headers.
 
-Order in ``settings.MIDDLEWARE``: ``RequestLogMiddleware`` first (after SecurityMiddleware and
-WhiteNoise) so that every response, a refused one too, gets its log line; then
-``RequestSizeLimitMiddleware``; ``SecurityHeadersMiddleware`` near the end.
+Order in ``settings.MIDDLEWARE``, right after SecurityMiddleware and WhiteNoise:
+``RequestLogMiddleware``, ``SecurityHeadersMiddleware``, ``RequestSizeLimitMiddleware``, so that
+every response, one refused for its size too, gets its log line and its headers.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
@@ -74,26 +76,30 @@ class RequestLogMiddleware:
         offered = request.headers.get("X-Request-ID", "")
         request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         request.client_ip = client_ip(request)
-        token = request_id_var.set(request_id)
+        # Cleared when the response is closed (``request_finished``), not here: Django logs
+        # 4xx/5xx responses after the middleware returns, and those lines need the id too.
+        request_id_var.set(request_id)
         started = time.monotonic()
-        try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = request_id
-            user = getattr(request, "user", None)
-            logger.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                    "user_id": getattr(user, "pk", None),
-                    "ip": request.client_ip,
-                },
-            )
-            return response
-        finally:
-            request_id_var.reset(token)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        user = getattr(request, "user", None)
+        logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                "user_id": getattr(user, "pk", None),
+                "ip": request.client_ip,
+            },
+        )
+        return response
+
+
+@receiver(request_finished, dispatch_uid="partnerportal.request_id_clear")
+def _request_id_clear(**kwargs: object) -> None:
+    request_id_var.set("-")
 
 
 class RequestSizeLimitMiddleware:

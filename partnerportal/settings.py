@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "partnerportal.middleware.RequestLogMiddleware",
+    # Early, so that every response gets the headers, the ones refused below included.
+    "partnerportal.middleware.SecurityHeadersMiddleware",
     "partnerportal.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -83,7 +85,6 @@ MIDDLEWARE = [
     "membership.middleware.CurrentOrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "partnerportal.middleware.SecurityHeadersMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -204,7 +205,8 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Any request body larger than this is refused with 413 (partnerportal.middleware).
-REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=25 * 1024 * 1024)
+# Five support attachments of SUPPORT_ATTACHMENT_MAX_BYTES and the form still fit.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=32 * 1024 * 1024)
 
 # Email: console unless EMAIL_URL says otherwise (e.g. smtp://127.0.0.1:1025).
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
@@ -225,6 +227,9 @@ CACHES = {
 
 # Celery: REDIS_URL in CI and production; else a filesystem broker that needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+if TESTING and CELERY_BROKER_URL == "filesystem://":
+    # Tests without Redis must not leave tasks in var/ for `make run`'s worker to pick up later.
+    CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "celery-broker"
@@ -334,6 +339,8 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "axes": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # The Stripe SDK logs every request at INFO; our own lines say what matters.
+        "stripe": {"level": "WARNING"},
     },
 }
 

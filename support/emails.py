@@ -21,9 +21,7 @@ def _partner_recipients(service_request: ServiceRequest) -> list[User | str]:
 def _partner_context(service_request: ServiceRequest) -> dict:
     return {
         "service_request": service_request,
-        "request_url": absolute_url(
-            reverse("support:request_detail", args=[service_request.pk])
-        ),
+        "request_url": absolute_url(reverse("support:request_detail", args=[service_request.pk])),
         "response_hours": settings.SUPPORT_RESPONSE_HOURS[service_request.severity],
         "auto_close_days": settings.SUPPORT_AUTO_CLOSE_DAYS,
     }

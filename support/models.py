@@ -15,7 +15,10 @@ from membership.models import Organization
 
 
 class IssueType(models.TextChoices):
-    INVOICE_PAYMENT = "invoice_payment", _("Help with partner invoice, payment or reconciliation file")
+    INVOICE_PAYMENT = (
+        "invoice_payment",
+        _("Help with partner invoice, payment or reconciliation file"),
+    )
     MEMBERSHIP_OFFERS = "membership_offers", _("Membership, offers and benefits")
     PROFILE = "profile", _("Can't manage my profile")
     USERS_PERMISSIONS = "users_permissions", _("Users and permissions")
@@ -74,9 +77,15 @@ class ServiceRequest(models.Model):
     issue_type = models.CharField(_("issue type"), max_length=32, choices=IssueType.choices)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"))
-    severity = models.CharField(_("severity"), max_length=1, choices=Severity.choices, default=Severity.C)
+    severity = models.CharField(
+        _("severity"), max_length=1, choices=Severity.choices, default=Severity.C
+    )
     status = models.CharField(
-        _("status"), max_length=24, choices=RequestStatus.choices, default=RequestStatus.NEW, db_index=True
+        _("status"),
+        max_length=24,
+        choices=RequestStatus.choices,
+        default=RequestStatus.NEW,
+        db_index=True,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -88,7 +97,11 @@ class ServiceRequest(models.Model):
         verbose_name=_("assignee"),
     )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="service_requests"
+        Subscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="service_requests",
     )
     order = models.ForeignKey(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="service_requests"
@@ -182,7 +195,9 @@ def attachment_storage() -> PrivateAttachmentStorage:
 
 
 class Attachment(models.Model):
-    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="attachments")
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="attachments"
+    )
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )

@@ -128,7 +128,7 @@ def _status_set(
 
 def _locked(service_request: ServiceRequest) -> ServiceRequest:
     return (
-        ServiceRequest.objects.select_for_update()
+        ServiceRequest.objects.select_for_update(of=("self",))
         .select_related("organization", "requester", "assignee")
         .get(pk=service_request.pk)
     )
@@ -208,7 +208,9 @@ def service_request_partner_reply(
 
 
 @transaction.atomic
-def service_request_partner_close(*, service_request: ServiceRequest, actor: User) -> ServiceRequest:
+def service_request_partner_close(
+    *, service_request: ServiceRequest, actor: User
+) -> ServiceRequest:
     """The partner closes their request (solved, or no longer needed)."""
     service_request = _locked(service_request)
     if service_request.status == RequestStatus.CLOSED:

@@ -46,9 +46,7 @@ def _get_service_request(request: HttpRequest, pk: int) -> ServiceRequest:
 
 def _may_file(request: HttpRequest) -> bool:
     membership = getattr(request, "membership", None)
-    return membership is not None and roles_allow(
-        membership.role_set, Action.FILE_SUPPORT_REQUESTS
-    )
+    return membership is not None and roles_allow(membership.role_set, Action.FILE_SUPPORT_REQUESTS)
 
 
 def _why_not_allowed(request: HttpRequest) -> dict:
@@ -147,7 +145,9 @@ def new_request(request: HttpRequest) -> HttpResponse:
         "solutions": recommended_solutions(issue_type=issue_type),
     }
     # A bound form here is one that did not go through: say so in the status too.
-    return render(request, "support/new_request.html", context, status=400 if form.is_bound else 200)
+    return render(
+        request, "support/new_request.html", context, status=400 if form.is_bound else 200
+    )
 
 
 @require_GET

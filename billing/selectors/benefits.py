@@ -109,7 +109,9 @@ def benefits_overview(*, organization: Organization) -> BenefitsOverview | None:
             assignments=list(grant.assignments.all()),
         )
         if grant.benefit.kind == BenefitKind.AZURE_CREDIT:
-            line.credit_renews_on = azure_credit_renews_on(term_start=subscription.current_term_start)
+            line.credit_renews_on = azure_credit_renews_on(
+                term_start=subscription.current_term_start
+            )
         lines.append(line)
     return BenefitsOverview(subscription=subscription, lines=lines)
 

@@ -11,17 +11,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from billing.models import (
     LIVE_STATUSES,
-    BenefitGrant,
     Order,
     OrderStatus,
     Refund,
     Subscription,
 )
+from billing.selectors.benefits import software_activation
 from partnerportal import clock
 from partnerportal.money import format_money
 
@@ -59,16 +58,6 @@ def subscription_charge(*, subscription: Subscription) -> Order | None:
     )
 
 
-def software_benefit_activated(*, subscription: Subscription, order: Order) -> bool:
-    """Was a software benefit activated for the term this charge paid for, or since it?"""
-    return BenefitGrant.objects.filter(
-        Q(term_number=order.term_number) | Q(activated_at__gte=order.paid_at),
-        subscription=subscription,
-        benefit__is_software=True,
-        activated_at__isnull=False,
-    ).exists()
-
-
 def refund_quote(*, subscription: Subscription, now: dt.datetime | None = None) -> RefundQuote:
     now = now or clock.now()
     order = subscription_charge(subscription=subscription)
@@ -87,7 +76,10 @@ def refund_quote(*, subscription: Subscription, now: dt.datetime | None = None) 
         )
     window_ends_at = order.paid_at + dt.timedelta(days=settings.REFUND_WINDOW_DAYS)
     within_window = now <= window_ends_at
-    software = software_benefit_activated(subscription=subscription, order=order)
+    # Activating a software benefit of the term this charge paid for uses the software.
+    software = (
+        software_activation(subscription=subscription, term_number=order.term_number) is not None
+    )
     # One refund per order (a unique row): a refund in progress or done leaves nothing to refund.
     already_refunded = Refund.objects.filter(order=order).exists() or order.refunded_amount > 0
     can_refund = bool(order.stripe_payment_intent_id) and not already_refunded

@@ -195,10 +195,22 @@ def renewal_state(*, subscription: Subscription) -> RenewalState:
 
 
 def subscription_orders(*, subscription: Subscription) -> list[Order]:
-    """The subscription's orders, newest term first, for its page and its invoice links."""
-    return list(
+    """The subscription's orders, newest term first, each with the ``period`` it pays for.
+
+    The period comes from the subscription's anniversary arithmetic when the order row has no
+    term dates of its own (a renewal order is opened before its term is known to be paid).
+    """
+    orders = list(
         Order.objects.filter(subscription=subscription).order_by("-term_number", "-created_at")
     )
+    for order in orders:
+        if order.term_start and order.term_end:
+            order.period = OrderTerm(order.term_start, order.term_end)
+        else:
+            order.period = OrderTerm(
+                *term_dates(started_on=subscription.started_on, term_number=order.term_number)
+            )
+    return orders
 
 
 def order_is_paid(order: Order) -> bool:

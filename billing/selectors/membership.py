@@ -41,19 +41,25 @@ def _next_step(tier: str, competencies: list[Competency]) -> NextStep:
     if tier == Tier.NONE:
         return NextStep(
             _("Join the Microsoft Partner Network"),
-            _("You must be a network member to upgrade your membership. Contact Partner Center Support to join."),
+            _(
+                "You must be a network member to upgrade your membership. Contact Partner Center Support to join."
+            ),
             "support:new_request",
         )
     if tier == Tier.NETWORK:
         return NextStep(
             _("Subscribe to Microsoft Action Pack"),
-            _("Software licenses, online services seats, Azure credit every month and technical support incidents for a yearly price."),
+            _(
+                "Software licenses, online services seats, Azure credit every month and technical support incidents for a yearly price."
+            ),
             "billing:offers",
         )
     if tier == Tier.ACTION_PACK:
         return NextStep(
             _("Earn a Silver competency"),
-            _("Show consistent capability, expertise and commitment in a solution area. Competencies are granted by Microsoft Partner Network staff."),
+            _(
+                "Show consistent capability, expertise and commitment in a solution area. Competencies are granted by Microsoft Partner Network staff."
+            ),
         )
     if tier == Tier.SILVER:
         areas = ", ".join(
@@ -61,7 +67,8 @@ def _next_step(tier: str, competencies: list[Competency]) -> NextStep:
         )
         return NextStep(
             _("Earn a Gold competency"),
-            _("Best-in-class capability within a solution area. You hold Silver in: %(areas)s.") % {"areas": areas},
+            _("Best-in-class capability within a solution area. You hold Silver in: %(areas)s.")
+            % {"areas": areas},
         )
     return NextStep(
         _("You hold the highest membership level"),

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Prefetch
 
-from billing.models import LIVE_STATUSES, PaymentMethod, ReminderKind, ReminderSent, Subscription
+from billing.models import (
+    LIVE_STATUSES,
+    PaymentMethod,
+    ReminderKind,
+    ReminderSent,
+    Subscription,
+    SubscriptionStatus,
+)
 from billing.selectors.renewals import grace_end
 
 # Reminders that depend on the calendar alone (the others follow charges: receipt, failure,
@@ -48,7 +55,9 @@ class ReminderDue:
 
 def card_last_valid_day(card: PaymentMethod) -> dt.date:
     """A card works until the last day of its expiry month."""
-    return dt.date(card.exp_year, card.exp_month, calendar.monthrange(card.exp_year, card.exp_month)[1])
+    return dt.date(
+        card.exp_year, card.exp_month, calendar.monthrange(card.exp_year, card.exp_month)[1]
+    )
 
 
 def card_expires_before_renewal(subscription: Subscription) -> bool:
@@ -62,6 +71,7 @@ def _windows(subscription: Subscription) -> list[tuple[str, dt.date, dt.date]]:
     """(kind, first day, last day) of each reminder this subscription gets in its current term."""
     anniversary = subscription.current_term_end
     last_grace_day = grace_end(anniversary)
+    grace_ending = last_grace_day - dt.timedelta(days=settings.REMINDER_GRACE_END_DAYS)
     day = dt.timedelta(days=1)
     if subscription.auto_renew:
         upcoming = anniversary - dt.timedelta(days=settings.REMINDER_UPCOMING_RENEWAL_DAYS)
@@ -69,6 +79,10 @@ def _windows(subscription: Subscription) -> list[tuple[str, dt.date, dt.date]]:
         if card_expires_before_renewal(subscription):
             card_notice = anniversary - dt.timedelta(days=settings.REMINDER_CARD_EXPIRY_DAYS)
             windows.append((ReminderKind.CARD_EXPIRING, card_notice, anniversary - day))
+        if subscription.status == SubscriptionStatus.PAST_DUE:
+            # The renewal charge failed and was not paid since: the same last call before expiry
+            # as with auto-renew off (each failure was emailed, but the last may be weeks ago).
+            windows.append((ReminderKind.GRACE_ENDING, grace_ending, last_grace_day))
         return windows
     firsts = sorted(settings.REMINDER_DAYS_BEFORE_EXPIRY, reverse=True)  # 30, 15, 7, 1
     starts = [anniversary - dt.timedelta(days=days) for days in firsts]
@@ -78,7 +92,6 @@ def _windows(subscription: Subscription) -> list[tuple[str, dt.date, dt.date]]:
         for days, start, end in zip(firsts, starts, ends, strict=True)
         if days in EXPIRY_KINDS
     ]
-    grace_ending = last_grace_day - dt.timedelta(days=settings.REMINDER_GRACE_END_DAYS)
     windows.append((ReminderKind.GRACE_STARTED, anniversary, grace_ending - day))
     windows.append((ReminderKind.GRACE_ENDING, grace_ending, last_grace_day))
     return windows

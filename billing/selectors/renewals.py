@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from billing.models import (
     LIVE_STATUSES,
@@ -86,15 +86,18 @@ def renewals_due(*, today: dt.date) -> QuerySet[Subscription]:
     """Auto-renewing live subscriptions whose renewal charge (first or retry) is due today.
 
     Due: the anniversary has come, the grace window is not over, and the next term's order does
-    not exist yet or is pending/failed with an automatic attempt due (``automatic_attempt_due``).
+    not exist yet or is pending/failed with an automatic attempt due (``automatic_attempt_due``;
+    ``blocked`` below is its complement, written positively because Django builds it faster).
     """
     grace = dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
-    not_due = Order.objects.filter(
+    blocked = Order.objects.filter(
         subscription=OuterRef("pk"),
         kind=OrderKind.RENEWAL,
         term_number=OuterRef("term_number") + 1,
-    ).exclude(
-        Q(status__in=[OrderStatus.PENDING, OrderStatus.FAILED]) & automatic_attempt_due(today=today)
+    ).filter(
+        ~Q(status__in=[OrderStatus.PENDING, OrderStatus.FAILED])
+        | Q(retries_stopped=True)
+        | (Q(next_retry_on__gt=today) & ~Q(failure_code=PROCESSING_ERROR))
     )
     return (
         Subscription.objects.filter(
@@ -104,77 +107,96 @@ def renewals_due(*, today: dt.date) -> QuerySet[Subscription]:
             current_term_end__lte=today,
             current_term_end__gte=today - grace,
         )
-        .exclude(Exists(not_due))
+        .filter(~Exists(blocked))
         .order_by("current_term_end", "pk")
     )
 
 
-def renewal_orders_to_follow_up(*, now: dt.datetime | None = None) -> QuerySet[Order]:
+def renewal_orders_to_follow_up(*, now: dt.datetime | None = None) -> list[Order]:
     """Automatic renewal outcomes nobody has told the partner about yet.
 
     Normally the job that made the attempt follows it up at once; these are the ones a crash, a
     timeout or a reconciliation left behind: a paid renewal without its receipt, a failed one
     without its failure notice (and past-due state). Attempts made in the browser are not here:
     the person paying saw the outcome on the page.
+
+    Three plain queries (recent outcomes, their attempts, the emails already claimed) rather
+    than one with four correlated subqueries: it runs every hour and usually finds nothing.
     """
-    now = now or clock.now()
-    made_in_browser = PaymentAttempt.objects.filter(
-        order=OuterRef("pk"), number=OuterRef("attempt_count"), off_session=False
-    )
-    charged_by_job = PaymentAttempt.objects.filter(
-        order=OuterRef("pk"), status=PaymentAttempt.Status.SUCCEEDED, off_session=True
-    )
-    receipt_sent = ReminderSent.objects.filter(
-        subscription=OuterRef("subscription"),
-        term_number=OuterRef("term_number"),
-        kind=ReminderKind.RENEWAL_RECEIPT,
-    )
-    failure_told = ReminderSent.objects.filter(
-        subscription=OuterRef("subscription"),
-        term_number=OuterRef("term_number"),
-        kind=ReminderKind.RENEWAL_FAILED,
-        attempt=OuterRef("attempt_count"),
-    )
-    unreported_failure = (
-        Q(status=OrderStatus.FAILED, subscription__status__in=LIVE_STATUSES)
-        & ~Q(failure_code=PROCESSING_ERROR)
-        & ~Exists(made_in_browser)
-        & ~Exists(failure_told)
-        & Q(updated_at__gte=now - FOLLOW_UP_WITHIN)
-    )
-    unsent_receipt = (
-        Q(status=OrderStatus.PAID, paid_at__gte=now - FOLLOW_UP_WITHIN)
-        & Exists(charged_by_job)
-        & ~Exists(receipt_sent)
-    )
-    return (
+    since = (now or clock.now()) - FOLLOW_UP_WITHIN
+    recent = list(
         Order.objects.filter(kind=OrderKind.RENEWAL, subscription__isnull=False)
-        .filter(unreported_failure | unsent_receipt)
+        .filter(
+            Q(status=OrderStatus.FAILED, claimed_at__gte=since)
+            | Q(status=OrderStatus.PAID, paid_at__gte=since)
+        )
+        .select_related(
+            "subscription__organization", "subscription__offer", "subscription__payment_method"
+        )
+        .prefetch_related("attempts")
         .order_by("pk")
     )
+    if not recent:
+        return []
+    told = set(
+        ReminderSent.objects.filter(
+            subscription_id__in={order.subscription_id for order in recent},
+            kind__in=[ReminderKind.RENEWAL_RECEIPT, ReminderKind.RENEWAL_FAILED],
+        ).values_list("subscription_id", "term_number", "kind", "attempt")
+    )
+    untold = []
+    for order in recent:
+        attempts = {attempt.number: attempt for attempt in order.attempts.all()}
+        if order.status == OrderStatus.PAID:
+            charged_by_job = any(
+                attempt.off_session and attempt.status == PaymentAttempt.Status.SUCCEEDED
+                for attempt in attempts.values()
+            )
+            key = (order.subscription_id, order.term_number, ReminderKind.RENEWAL_RECEIPT, 0)
+            if charged_by_job and key not in told:
+                untold.append(order)
+            continue
+        latest = attempts.get(order.attempt_count)
+        key = (
+            order.subscription_id,
+            order.term_number,
+            ReminderKind.RENEWAL_FAILED,
+            order.attempt_count,
+        )
+        if (
+            order.subscription.status in LIVE_STATUSES
+            and order.failure_code != PROCESSING_ERROR
+            and (latest is None or latest.off_session)  # None: failed with no card to charge
+            and key not in told
+        ):
+            untold.append(order)
+    return untold
 
 
-def subscriptions_to_expire(*, today: dt.date) -> QuerySet[Subscription]:
+def subscriptions_to_expire(*, today: dt.date) -> list[Subscription]:
     """Live subscriptions whose grace window ended before ``today``, with no charge in flight.
 
     A renewal being charged right now (``processing``) is settled first (the job or the
     reconciliation does it): if it was paid, the subscription renews instead of expiring.
     """
     grace = dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
-    in_flight = Order.objects.filter(
-        subscription=OuterRef("pk"),
-        kind=OrderKind.RENEWAL,
-        term_number=OuterRef("term_number") + 1,
-        status=OrderStatus.PROCESSING,
-    )
-    return (
-        Subscription.objects.filter(
-            status__in=LIVE_STATUSES, current_term_end__lt=today - grace
-        )
-        .exclude(Exists(in_flight))
+    ended = list(
+        Subscription.objects.filter(status__in=LIVE_STATUSES, current_term_end__lt=today - grace)
         .select_related("organization", "offer")
         .order_by("current_term_end", "pk")
     )
+    if not ended:
+        return []
+    in_flight = set(
+        Order.objects.filter(
+            subscription__in=ended, kind=OrderKind.RENEWAL, status=OrderStatus.PROCESSING
+        ).values_list("subscription_id", "term_number")
+    )
+    return [
+        subscription
+        for subscription in ended
+        if (subscription.pk, subscription.term_number + 1) not in in_flight
+    ]
 
 
 def renewal_orders_for_subscription(*, subscription: Subscription) -> QuerySet[Order]:
@@ -184,11 +206,3 @@ def renewal_orders_for_subscription(*, subscription: Subscription) -> QuerySet[O
         .prefetch_related("attempts")
         .order_by("-term_number")
     )
-
-
-def renewal_order_of_next_term(*, subscription: Subscription) -> Order | None:
-    return Order.objects.filter(
-        subscription=subscription,
-        kind=OrderKind.RENEWAL,
-        term_number=F("subscription__term_number") + 1,
-    ).first()

@@ -88,7 +88,10 @@ def _grant_carry_over(*, grant: BenefitGrant, earlier: BenefitGrant) -> None:
     SeatAssignment.objects.bulk_create(
         [
             SeatAssignment(
-                grant=grant, email=seat.email, assigned_by=seat.assigned_by, assigned_at=seat.assigned_at
+                grant=grant,
+                email=seat.email,
+                assigned_by=seat.assigned_by,
+                assigned_at=seat.assigned_at,
             )
             for seat in seats
         ]
@@ -191,11 +194,12 @@ def _product_key_take(*, grant: BenefitGrant, actor: User | None) -> ProductKey 
     issued = grant.product_keys.count()
     if issued >= grant.quantity:
         raise BenefitError(
-            _("All %(count)s keys of this term were given out already.") % {"count": grant.quantity},
+            _("All %(count)s keys of this term were given out already.")
+            % {"count": grant.quantity},
             code="all_issued",
         )
     key = (
-        ProductKey.objects
+        ProductKey.objects.select_for_update(skip_locked=True)
         .filter(benefit=grant.benefit, grant__isnull=True)
         .order_by("loaded_at", "id")
         .first()
@@ -211,7 +215,9 @@ def _product_key_take(*, grant: BenefitGrant, actor: User | None) -> ProductKey 
 
 
 def _alert_staff_pool_empty(*, benefit: Benefit, organization: Organization) -> None:
-    logger.warning("product key pool empty", extra={"benefit": benefit.code, "organization": organization.pk})
+    logger.warning(
+        "product key pool empty", extra={"benefit": benefit.code, "organization": organization.pk}
+    )
     # cache.add is atomic: only the first partner to find the pool empty in the window sends it.
     if not cache.add(f"product-key-pool-empty:{benefit.pk}", True, POOL_ALERT_QUIET_SECONDS):
         return
@@ -271,7 +277,9 @@ def seat_unassign(*, assignment: SeatAssignment, actor: User | None) -> None:
 
 
 @transaction.atomic
-def license_reassign(*, assignment: SeatAssignment, email: str, actor: User | None) -> SeatAssignment:
+def license_reassign(
+    *, assignment: SeatAssignment, email: str, actor: User | None
+) -> SeatAssignment:
     """Move a Visual Studio license (or a seat) from one person to another."""
     grant = _grant_lock(assignment.grant)
     _require_kind(grant, ASSIGNED_TO_PEOPLE)
@@ -326,6 +334,10 @@ def product_keys_load(*, benefit: Benefit, keys: Iterable[str]) -> tuple[int, in
     existing = set(ProductKey.objects.filter(key__in=wanted).values_list("key", flat=True))
     now = clock.now()
     ProductKey.objects.bulk_create(
-        [ProductKey(benefit=benefit, key=key, loaded_at=now) for key in wanted if key not in existing]
+        [
+            ProductKey(benefit=benefit, key=key, loaded_at=now)
+            for key in wanted
+            if key not in existing
+        ]
     )
     return len(wanted) - len(existing), len(existing)

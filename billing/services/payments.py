@@ -176,20 +176,21 @@ def renewal_order_for_next_term(
         raise PaymentSetupError(_("This offer is not sold in your organization's currency."))
     card = payment_method or subscription.payment_method
     try:
-        with transaction.atomic():
-            order, created = Order.objects.get_or_create(
-                subscription=subscription,
-                kind=OrderKind.RENEWAL,
-                term_number=term_number,
-                defaults={
-                    "organization_id": subscription.organization_id,
-                    "offer_id": subscription.offer_id,
-                    "amount": price.amount,
-                    "currency": price.currency,
-                    "placed_by": placed_by,
-                    **_card_snapshot(card),
-                },
-            )
+        # get_or_create runs its INSERT in a transaction of its own and, when another caller
+        # inserted the row first, reads that one instead (the unique constraint decides).
+        order, created = Order.objects.get_or_create(
+            subscription=subscription,
+            kind=OrderKind.RENEWAL,
+            term_number=term_number,
+            defaults={
+                "organization_id": subscription.organization_id,
+                "offer_id": subscription.offer_id,
+                "amount": price.amount,
+                "currency": price.currency,
+                "placed_by": placed_by,
+                **_card_snapshot(card),
+            },
+        )
     except IntegrityError:
         order = Order.objects.get(
             subscription=subscription, kind=OrderKind.RENEWAL, term_number=term_number
@@ -421,7 +422,9 @@ def order_mark_paid(
 ) -> ChargeOutcome:
     """Confirm the order and start or renew the subscription, in one transaction, once."""
     order = (
-        Order.objects.select_for_update().select_related("organization", "offer").get(pk=order.pk)
+        Order.objects.select_for_update(of=("self",))
+        .select_related("organization", "offer", "subscription")
+        .get(pk=order.pk)
     )
     if order.status == OrderStatus.PAID:
         return ChargeOutcome(OrderStatus.PAID, order)
@@ -436,7 +439,18 @@ def order_mark_paid(
     order.invoice_number = f"INV-{now:%Y}-{order.pk:06d}"
     order.next_retry_on = None
     order.failure_code = order.failure_message = ""
-    order.save()
+    order.save(
+        update_fields=[
+            "status",
+            "paid_at",
+            "stripe_payment_intent_id",
+            "invoice_number",
+            "next_retry_on",
+            "failure_code",
+            "failure_message",
+            "updated_at",
+        ]
+    )
     PaymentAttempt.objects.filter(order=order, stripe_payment_intent_id=intent.id).update(
         status=PaymentAttempt.Status.SUCCEEDED, finished_at=now
     )
@@ -463,7 +477,8 @@ def order_mark_paid(
             "payment_intent": intent.id,
         },
     )
-    order.refresh_from_db()
+    # The order is saved and current; only its subscription moved on (started or renewed).
+    order.subscription = subscription
     return ChargeOutcome(OrderStatus.PAID, order)
 
 

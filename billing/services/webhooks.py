@@ -8,7 +8,9 @@ whatever order the events arrive in, and settling twice changes nothing.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 
 from django.db import IntegrityError, transaction
 
@@ -23,7 +25,13 @@ PAYMENT_INTENT_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.p
 
 
 class WebhookSignatureInvalid(Exception):
-    """The payload is not signed with our webhook secret, or the signature is too old."""
+    """The payload is not signed with our webhook secret, the signature is too old, or the
+    signed payload is not a Stripe event we can store."""
+
+
+# Stripe's event ids; anything else (control characters, NUL, which PostgreSQL cannot store)
+# is not an event Stripe sent.
+EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
 
 
 def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent:
@@ -37,23 +45,34 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent:
         data = stripe_gateway.webhook_event_construct(payload, signature)
     except stripe_gateway.WebhookSignatureInvalid as error:
         raise WebhookSignatureInvalid(str(error)) from error
+    event_id, event_type = data.get("id"), data.get("type")
+    if not isinstance(event_id, str) or not EVENT_ID.fullmatch(event_id):
+        raise WebhookSignatureInvalid("The event has no valid id.")
+    if not isinstance(event_type, str) or len(event_type) > 100 or not _storable(data):
+        raise WebhookSignatureInvalid("The event cannot be stored.")
 
     try:
         with transaction.atomic():
             event, created = StripeEvent.objects.get_or_create(
-                event_id=str(data["id"]),
-                defaults={
-                    "type": str(data.get("type", ""))[:100],
-                    "payload": data,
-                    "received_at": clock.now(),
-                },
+                event_id=event_id,
+                defaults={"type": event_type, "payload": data, "received_at": clock.now()},
             )
     except IntegrityError:
         # The same event delivered twice at the same moment: the other delivery stored it.
-        event, created = StripeEvent.objects.get(event_id=str(data["id"])), False
+        event, created = StripeEvent.objects.get(event_id=event_id), False
     if not created and event.processed_at is not None:
         return event
     return _process(event)
+
+
+def _storable(data: dict) -> bool:
+    """PostgreSQL's jsonb refuses NUL characters and unpaired surrogates; Stripe sends neither."""
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\\u0000" not in text
 
 
 def _process(event: StripeEvent) -> StripeEvent:
@@ -72,9 +91,10 @@ def _process(event: StripeEvent) -> StripeEvent:
 
 def _settle_payment_intent(event: StripeEvent) -> tuple[bool, str]:
     """Settle the order of the event's PaymentIntent. Returns (settled, what happened)."""
-    intent = (event.payload.get("data") or {}).get("object") or {}
-    payment_intent_id = str(intent.get("id") or "")
-    if not payment_intent_id:
+    envelope = event.payload.get("data")
+    intent = envelope.get("object") if isinstance(envelope, dict) else None
+    payment_intent_id = intent.get("id") if isinstance(intent, dict) else None
+    if not isinstance(payment_intent_id, str) or not payment_intent_id.startswith("pi_"):
         return True, "ignored: no PaymentIntent"
     try:
         outcome = order_settle_payment_intent(payment_intent_id=payment_intent_id)

@@ -20,6 +20,7 @@ from billing.selectors.benefits import (
 from billing.services import benefits as services
 from membership.access import member_required
 from membership.permissions import Action
+from partnerportal.templatetags.localized import localized
 
 
 class PersonEmailForm(forms.Form):
@@ -31,7 +32,9 @@ class PersonEmailForm(forms.Form):
 
 def _grant_or_404(request: HttpRequest, grant_id: int) -> BenefitGrant:
     # Scoped to the request's organization: another organization's grant id gives 404.
-    return get_object_or_404(grants_for_organization(organization=request.organization), pk=grant_id)
+    return get_object_or_404(
+        grants_for_organization(organization=request.organization), pk=grant_id
+    )
 
 
 def _assignment_or_404(request: HttpRequest, assignment_id: int) -> SeatAssignment:
@@ -78,7 +81,7 @@ def benefit_activate(request: HttpRequest, grant_id: int) -> HttpResponse:
         services.benefit_activate(grant=grant, actor=request.user)
     except ValidationError as error:
         return _refused(request, error)
-    return _done(request, _("%(name)s is activated.") % {"name": grant.benefit.name})
+    return _done(request, _("Activated: %(name)s.") % {"name": localized(grant.benefit, "name")})
 
 
 @require_POST
@@ -89,12 +92,15 @@ def benefit_assign(request: HttpRequest, grant_id: int) -> HttpResponse:
     if not form.is_valid():
         return _refused(request, ValidationError(_("Enter a valid email address.")))
     try:
-        seat = services.seat_assign(grant=grant, email=form.cleaned_data["email"], actor=request.user)
+        seat = services.seat_assign(
+            grant=grant, email=form.cleaned_data["email"], actor=request.user
+        )
     except ValidationError as error:
         return _refused(request, error)
     return _done(
         request,
-        _("%(name)s assigned to %(email)s.") % {"name": grant.benefit.name, "email": seat.email},
+        _("%(name)s assigned to %(email)s.")
+        % {"name": localized(grant.benefit, "name"), "email": seat.email},
     )
 
 
@@ -125,5 +131,6 @@ def benefit_reassign(request: HttpRequest, assignment_id: int) -> HttpResponse:
         return _refused(request, error)
     return _done(
         request,
-        _("Reassigned from %(before)s to %(after)s.") % {"before": previous, "after": assignment.email},
+        _("Reassigned from %(before)s to %(after)s.")
+        % {"before": previous, "after": assignment.email},
     )

@@ -107,6 +107,7 @@ def wizard_context(wizard: Wizard, step: str, **extra) -> dict:
         "wizard": wizard,
         "order": order,
         "offer": order.offer,
+        "subscription": order.subscription,
         "steps": wizard.steps(step),
         "term": order_term(order=order),
         **extra,
@@ -141,11 +142,7 @@ def redirect_for_outcome(request: HttpRequest, outcome: ChargeOutcome) -> HttpRe
     if outcome.status == OrderStatus.REQUIRES_ACTION:
         return redirect("billing:order_authenticate", order.pk)
     if outcome.status == OrderStatus.FAILED:
-        reason = outcome.message or order.failure_message or _("Your card was declined.")
-        messages.error(
-            request,
-            _("The payment did not go through: %(reason)s Nothing was charged.") % {"reason": reason},
-        )
+        # The payment step shows the card's message (order.failure_message) and asks for a card.
         return redirect(wizard_for(order).urls["payment"])
     if outcome.message:
         messages.info(request, outcome.message)

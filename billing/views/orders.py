@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from billing.selectors.orders import INVOICED_STATUSES, invoiced_orders, order_history
 from membership.access import get_for_organization_or_404, member_required
@@ -23,6 +24,7 @@ def seller() -> dict[str, object]:
     }
 
 
+@require_safe
 @member_required(Action.VIEW_ORDERS)
 def orders(request: HttpRequest) -> HttpResponse:
     history = order_history(organization=request.organization)
@@ -30,6 +32,7 @@ def orders(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/orders.html", context)
 
 
+@require_safe
 @member_required(Action.VIEW_ORDERS)
 def invoice(request: HttpRequest, order_id: int) -> HttpResponse:
     # Only paid (or since refunded) orders have an invoice; any other order id is a 404.

@@ -10,10 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from billing.models import PaymentMethod
-from billing.selectors.payment_methods import payment_method_rows
+from billing.selectors.payment_methods import (
+    payment_method_rows,
+    payment_methods_for_organization,
+)
 from billing.services import payment_methods as services
 from membership.access import get_for_organization_or_404, member_required
 from membership.models import Organization
@@ -56,12 +59,14 @@ def _card_or_404(request: HttpRequest, payment_method_id: int) -> PaymentMethod:
     )
 
 
+@require_safe
 @member_required(Action.MANAGE_PAYMENT_METHODS)
 def payment_methods(request: HttpRequest) -> HttpResponse:
     rows = payment_method_rows(organization=request.organization)
     return render(request, "billing/payment_methods.html", {"rows": rows})
 
 
+@require_http_methods(["GET", "POST"])
 @member_required(Action.MANAGE_PAYMENT_METHODS)
 def payment_method_add(request: HttpRequest) -> HttpResponse:
     organization = request.organization
@@ -79,12 +84,19 @@ def payment_method_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("%(card)s was added.") % {"card": card})
             return redirect("billing:payment_methods")
+    card_entry, unavailable = None, ""
     try:
         card_entry = card_entry_context(organization=organization)
     except ValidationError as error:
-        card_entry = None
-        form.add_error(None, error)
-    context = {"form": form, "card_entry": card_entry}
+        unavailable = error.messages[0]
+    # The first card becomes the default anyway: only offer the choice when there are others.
+    has_cards = payment_methods_for_organization(organization=organization).exists()
+    context = {
+        "form": form,
+        "card_entry": card_entry,
+        "unavailable": unavailable,
+        "has_cards": has_cards,
+    }
     return render(request, "billing/payment_methods_add.html", context)
 
 

@@ -12,7 +12,9 @@ from partnerportal import clock
 from tests.billing.factories import make_subscription
 
 
-def subscribe(organization: Organization, offer: Offer, *, started_on: dt.date | None = None) -> Subscription:
+def subscribe(
+    organization: Organization, offer: Offer, *, started_on: dt.date | None = None
+) -> Subscription:
     """A live Action Pack bought on ``started_on`` (today by default), with its benefits."""
     subscription = make_subscription(organization, offer, started_on=started_on or clock.today())
     benefits_grant_for_term(subscription=subscription)

@@ -67,7 +67,9 @@ def test_benefits_keep_working_while_past_due(contoso, offer, bob):
     subscription.save()
 
     seat = seat_assign(
-        grant=_activated(grant_of(subscription, "office-365-e3"), bob), email="eve@contoso.example", actor=bob
+        grant=_activated(grant_of(subscription, "office-365-e3"), bob),
+        email="eve@contoso.example",
+        actor=bob,
     )
 
     assert seat.email == "eve@contoso.example"
@@ -81,7 +83,9 @@ def test_benefits_are_revoked_when_the_subscription_expires(contoso, offer, bob)
 
     benefits_revoke(subscription=subscription)
 
-    assert not BenefitGrant.objects.filter(subscription=subscription, revoked_at__isnull=True).exists()
+    assert not BenefitGrant.objects.filter(
+        subscription=subscription, revoked_at__isnull=True
+    ).exists()
     assert benefits_overview(organization=contoso) is None
 
 

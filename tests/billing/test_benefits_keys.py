@@ -33,8 +33,12 @@ def test_it_gives_out_the_oldest_key_first(contoso, offer, bob):
 
 def test_a_key_goes_to_one_organization_only(contoso, fabrikam, offer, bob, charlie):
     load_keys(offer, 2)
-    contosos = product_key_issue(grant=grant_of(subscribe(contoso, offer), "windows-enterprise"), actor=bob)
-    fabrikams = product_key_issue(grant=grant_of(subscribe(fabrikam, offer), "windows-enterprise"), actor=charlie)
+    contosos = product_key_issue(
+        grant=grant_of(subscribe(contoso, offer), "windows-enterprise"), actor=bob
+    )
+    fabrikams = product_key_issue(
+        grant=grant_of(subscribe(fabrikam, offer), "windows-enterprise"), actor=charlie
+    )
 
     assert contosos.key != fabrikams.key
     assert ProductKey.objects.filter(grant__isnull=True).count() == 0

@@ -31,7 +31,11 @@ def test_assigning_a_visual_studio_license_records_the_activation(contoso, offer
     subscription = subscribe(contoso, offer)
 
     with clock.frozen_at(NOON):
-        seat_assign(grant=grant_of(subscription, "visual-studio-pro"), email="dev@contoso.example", actor=bob)
+        seat_assign(
+            grant=grant_of(subscription, "visual-studio-pro"),
+            email="dev@contoso.example",
+            actor=bob,
+        )
 
     assert software_activation(subscription=subscription, term_number=1).activated_at == NOON
 

@@ -102,3 +102,21 @@ def test_a_new_link_replaces_the_old_one(client, contoso, alice, token):
         new_token = invitation_resend(membership=dana, actor=alice)
         assert client.get(f"/invitations/{token}/").status_code == 404
         assert _accept(client, new_token).status_code == 302
+
+
+def test_accepting_spends_the_links_of_other_organizations_too(client, fabrikam, charlie, token):
+    # Dana was also invited to Fabrikam; that second link must not reset her password later.
+    fabrikam_token = user_invite(
+        organization=fabrikam,
+        email="dana@contoso.example",
+        full_name="Dana",
+        roles=set(),
+        actor=charlie,
+    ).token
+    with clock.frozen_at(SENT + dt.timedelta(days=1)):
+        _accept(client, token)
+        second = _accept(Client(), fabrikam_token)
+
+    assert second.status_code == 410
+    assert User.objects.get(email="dana@contoso.example").check_password(NEW_PASSWORD)
+    assert Membership.objects.filter(user__email="dana@contoso.example").count() == 2

@@ -33,9 +33,9 @@ def test_with_two_global_admins_one_may_go(contoso, alice, bob):
 
     membership_remove(membership=membership_of(alice, contoso), actor=bob)
 
-    assert list(RoleGrant.objects.filter(membership__organization=contoso).values_list("role", flat=True)) == [
-        Role.GLOBAL_ADMIN
-    ]
+    assert list(
+        RoleGrant.objects.filter(membership__organization=contoso).values_list("role", flat=True)
+    ) == [Role.GLOBAL_ADMIN]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,5 +48,11 @@ def test_two_admins_demoting_each_other_at_once_leave_one(contoso, alice, bob):
         lambda: membership_change_roles(membership=bobs, roles=set(), actor=alice),
     )
 
-    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["Membership", "ValidationError"]
-    assert RoleGrant.objects.filter(membership__organization=contoso, role=Role.GLOBAL_ADMIN).count() == 1
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == [
+        "Membership",
+        "ValidationError",
+    ]
+    assert (
+        RoleGrant.objects.filter(membership__organization=contoso, role=Role.GLOBAL_ADMIN).count()
+        == 1
+    )

@@ -27,7 +27,9 @@ def test_it_shows_the_profile_with_the_partner_id_read_only(login, contoso, alic
 
 
 def test_it_saves_the_profile(login, contoso, alice):
-    response = login(alice).post("/account/profile/", {**FORM, "partner_id": "9999999"}, follow=True)
+    response = login(alice).post(
+        "/account/profile/", {**FORM, "partner_id": "9999999"}, follow=True
+    )
 
     assert "Organization profile saved." in response.content.decode()
     contoso.refresh_from_db()
@@ -43,7 +45,10 @@ def test_it_records_what_changed(login, contoso, alice):
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.PROFILE_CHANGED)
     assert event.actor == alice
-    assert event.detail["changed"]["name"] == {"before": "Contoso Ltd", "after": "Contoso Corporation"}
+    assert event.detail["changed"]["name"] == {
+        "before": "Contoso Ltd",
+        "after": "Contoso Corporation",
+    }
     assert "city" not in event.detail["changed"]  # unchanged fields are not recorded
 
 

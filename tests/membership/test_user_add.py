@@ -5,7 +5,11 @@ from __future__ import annotations
 from membership.models import AuditEvent, Role, User
 from tests.plugins.people import membership_of
 
-FORM = {"email": "Dana@Contoso.example", "full_name": "Dana  Newcomer", "roles": [Role.BILLING_ADMIN]}
+FORM = {
+    "email": "Dana@Contoso.example",
+    "full_name": "Dana  Newcomer",
+    "roles": [Role.BILLING_ADMIN],
+}
 
 
 def test_it_shows_the_form(login, alice):

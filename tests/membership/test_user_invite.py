@@ -14,7 +14,9 @@ from tests.membership.team_helpers import invitation_link
 from tests.plugins.people import membership_of
 
 
-def _invite(organization, actor, email="dana@contoso.example", roles=frozenset({Role.BILLING_ADMIN})):
+def _invite(
+    organization, actor, email="dana@contoso.example", roles=frozenset({Role.BILLING_ADMIN})
+):
     return user_invite(
         organization=organization, email=email, full_name="Dana Newcomer", roles=roles, actor=actor
     )
@@ -57,7 +59,9 @@ def test_an_existing_account_is_added_not_duplicated(
     contoso, alice, charlie, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        result = _invite(contoso, alice, email="Charlie@Fabrikam.example", roles={Role.ACCOUNT_ADMIN})
+        result = _invite(
+            contoso, alice, email="Charlie@Fabrikam.example", roles={Role.ACCOUNT_ADMIN}
+        )
 
     assert result.existing_account
     assert User.objects.filter(email__iexact="charlie@fabrikam.example").count() == 1
@@ -72,7 +76,13 @@ def test_someone_who_never_set_a_password_gets_a_link_again(
     contoso, fabrikam, alice, charlie, mailoutbox, django_capture_on_commit_callbacks
 ):
     # Invited to Fabrikam but never accepted: an "existing account" that cannot sign in.
-    user_invite(organization=fabrikam, email="dana@contoso.example", full_name="Dana", roles=set(), actor=charlie)
+    user_invite(
+        organization=fabrikam,
+        email="dana@contoso.example",
+        full_name="Dana",
+        roles=set(),
+        actor=charlie,
+    )
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):

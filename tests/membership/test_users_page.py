@@ -17,7 +17,13 @@ def test_it_lists_the_people_and_their_roles(login, alice, bob, victor):
 
 
 def test_it_shows_a_pending_invitation(login, contoso, alice):
-    user_invite(organization=contoso, email="dana@contoso.example", full_name="Dana", roles=set(), actor=alice)
+    user_invite(
+        organization=contoso,
+        email="dana@contoso.example",
+        full_name="Dana",
+        roles=set(),
+        actor=alice,
+    )
 
     response = login(alice).get("/account/users/")
 
@@ -26,12 +32,14 @@ def test_it_shows_a_pending_invitation(login, contoso, alice):
 
 def test_it_shows_who_changed_whom_what_and_when(login, contoso, alice, bob):
     membership_change_roles(
-        membership=bob.memberships.get(), roles={Role.MPN_PARTNER_ADMIN, Role.BILLING_ADMIN}, actor=alice
+        membership=bob.memberships.get(),
+        roles={Role.MPN_PARTNER_ADMIN, Role.BILLING_ADMIN},
+        actor=alice,
     )
 
     page = login(alice).get("/account/users/").content.decode()
 
-    changes = page[page.index("Recent changes"):]
+    changes = page[page.index("Recent changes") :]
     assert "Roles changed" in changes
     assert "alice@contoso.example" in changes
     assert "bob@contoso.example" in changes

@@ -32,8 +32,7 @@ def captured_log() -> Iterator[CapturedLog]:
     """Point the root logger's JSON handler (from settings.LOGGING) at a buffer for a while."""
     handlers = [
         handler
-        for handler in logging.getLogger().handlers
-        + logging.getLogger("django").handlers
+        for handler in logging.getLogger().handlers + logging.getLogger("django").handlers
         if isinstance(handler, logging.StreamHandler)
         and isinstance(handler.formatter, JsonFormatter)
     ]

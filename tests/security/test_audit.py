@@ -31,7 +31,9 @@ def test_it_records_a_sign_in_with_the_address(alice) -> None:
 
 def test_it_records_a_failed_sign_in_without_the_password(alice) -> None:
     Client().post(
-        LOGIN, {"username": "ALICE@contoso.example", "password": "guess-1"}, REMOTE_ADDR="203.0.113.8"
+        LOGIN,
+        {"username": "ALICE@contoso.example", "password": "guess-1"},
+        REMOTE_ADDR="203.0.113.8",
     )
 
     (event,) = events(AuditEvent.Action.SIGN_IN_FAILED)
@@ -41,10 +43,16 @@ def test_it_records_a_failed_sign_in_without_the_password(alice) -> None:
 
 
 def test_it_records_a_failed_sign_in_for_an_unknown_email(db) -> None:
-    Client().post(LOGIN, {"username": "ghost@example.com", "password": "x"}, REMOTE_ADDR="203.0.113.9")
+    Client().post(
+        LOGIN, {"username": "ghost@example.com", "password": "x"}, REMOTE_ADDR="203.0.113.9"
+    )
 
     (event,) = events(AuditEvent.Action.SIGN_IN_FAILED)
-    assert (event.actor, event.actor_label, event.ip_address) == (None, "ghost@example.com", "203.0.113.9")
+    assert (event.actor, event.actor_label, event.ip_address) == (
+        None,
+        "ghost@example.com",
+        "203.0.113.9",
+    )
 
 
 def test_it_marks_failures_that_hit_a_lockout(alice) -> None:
@@ -52,7 +60,11 @@ def test_it_marks_failures_that_hit_a_lockout(alice) -> None:
         Client().post(LOGIN, {"username": alice.email, "password": "x"}, REMOTE_ADDR="203.0.113.9")
 
     assert [e.detail.get("locked_out", False) for e in events("sign_in_failed")] == [
-        False, False, False, False, True
+        False,
+        False,
+        False,
+        False,
+        True,
     ]
 
 
@@ -113,7 +125,10 @@ def test_nobody_adds_changes_or_deletes_audit_events(root, contoso, alice, login
     client = login(root)
 
     assert client.get("/admin/membership/auditevent/add/").status_code == 403
-    assert client.post(f"/admin/membership/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/membership/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
     client.post(
         f"/admin/membership/auditevent/{event.pk}/change/",
         {"action": "refund", "target": "forged", "actor_label": "forged"},

@@ -160,8 +160,20 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "partnerportal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--timeout", "30", "--forwarded-allow-ips", "127.0.0.1"],
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "partnerportal.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--timeout",
+            "30",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+        ],
         cwd=BASE_DIR,
         env=env,
         stdout=log,
@@ -177,7 +189,9 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail("gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text())
+                    pytest.fail(
+                        "gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text()
+                    )
                 time.sleep(0.1)  # waiting for another process to bind, not for our own logic
         yield base
     finally:

@@ -212,7 +212,9 @@ def test_password_reset_reveals_nothing_about_which_emails_exist(alice) -> None:
     unknown = _reset("nobody@contoso.example")
 
     assert known.status_code == unknown.status_code == 200
-    assert known.redirect_chain == unknown.redirect_chain == [("/accounts/password-reset/sent/", 302)]
+    assert (
+        known.redirect_chain == unknown.redirect_chain == [("/accounts/password-reset/sent/", 302)]
+    )
 
     def page(response) -> str:  # the page, less the per-request CSRF token
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())

@@ -1,0 +1,343 @@
+"""Renewal throughput: the billing cycle's service against the bare payment calls it makes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pp_bench .venv/bin/python bench/renewals.py
+        [--sizes 1000 10000] [--bare 1000] [--sample 200] [--workers 1]
+
+Prints, side by side, in one run against one localstripe (``scripts/localstripe_server.py``,
+which does not pickle its whole store on every call):
+
+- renewals per second through ``subscription_renew_automatically`` for each size of due
+  subscriptions (1,000 and 10,000 by default), and the time it took;
+- bare PaymentIntent create + confirm per second through ``billing.stripe_gateway`` (the two
+  Stripe calls every renewal makes, nothing else);
+- their ratio (the app's overhead over the bare payment calls);
+- database queries per renewal, counted with ``CaptureQueriesContext`` on a sample of its own,
+  with the statements that make them up.
+
+Targets (issue 4): overhead at most 25 %, at most 10 queries per renewal, T(10,000) / T(1,000)
+at most 11. The database is a fresh test database (``test_<name>`` of DATABASE_URL, created and
+dropped here), so nothing of yours is touched. PostgreSQL only: it is the system of record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+TODAY = dt.date(2026, 3, 2)  # any date; the clock is frozen at 00:05 on it
+TARGET_OVERHEAD = 0.25
+TARGET_QUERIES = 10
+TARGET_SCALING = 11.0
+
+
+# localstripe -----------------------------------------------------------------------------------
+
+
+def localstripe_start(workdir: Path) -> tuple[subprocess.Popen, str]:
+    port_file = workdir / "localstripe.port"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(BASE_DIR / "scripts" / "localstripe_server.py"),
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if port_file.exists() and port_file.read_text().strip().isdigit():
+            url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+            try:
+                urllib.request.urlopen(f"{url}/js.stripe.com/v3/", timeout=2).close()
+                return process, url
+            except OSError:
+                pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("localstripe did not start (scripts/localstripe_server.py)")
+
+
+# Data ------------------------------------------------------------------------------------------
+
+
+def parallel(function, items, workers: int = 8) -> list:
+    """Setup calls to localstripe, several at a time (setup is not what is measured)."""
+    from django.db import connection
+
+    def call(item):
+        try:
+            return function(item)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(call, items))
+
+
+def cards_create(count: int) -> list[tuple[str, str]]:
+    """``count`` (Stripe customer, attached card) pairs in localstripe."""
+    from billing import stripe_gateway
+
+    def one(number: int) -> tuple[str, str]:
+        customer = stripe_gateway.customer_create(
+            name=f"Bench {number}", email="", organization_id=number
+        )
+        card = stripe_gateway.demo_card_create(number="4242424242424242")
+        stripe_gateway.payment_method_attach(payment_method_id=card, customer_id=customer)
+        return customer, card
+
+    return parallel(one, range(count))
+
+
+_partner_ids = iter(range(3_000_000, 9_999_999))
+
+
+def due_subscriptions(offer, count: int) -> list[int]:
+    """``count`` organizations, each with a Stripe customer, a card and a subscription due today."""
+    from billing.models import PaymentMethod, Subscription
+    from membership.models import Organization
+
+    cards = cards_create(count)
+    organizations = Organization.objects.bulk_create(
+        Organization(
+            name=f"Bench partner {partner_id}",
+            partner_id=str(partner_id),
+            country="US",
+            currency="USD",
+            network_member_since=dt.date(2024, 1, 1),
+            contact_email=f"billing@{partner_id}.example",
+            stripe_customer_id=customer,
+        )
+        for partner_id, (customer, _card) in zip(_partner_ids, cards, strict=False)
+    )
+    methods = PaymentMethod.objects.bulk_create(
+        PaymentMethod(
+            organization=organization,
+            stripe_payment_method_id=card,
+            brand="visa",
+            last4="4242",
+            exp_month=12,
+            exp_year=2034,
+            is_default=True,
+        )
+        for organization, (_customer, card) in zip(organizations, cards, strict=True)
+    )
+    started = TODAY.replace(year=TODAY.year - 1)
+    subscriptions = Subscription.objects.bulk_create(
+        Subscription(
+            organization=organization,
+            offer=offer,
+            started_on=started,
+            term_number=1,
+            current_term_start=started,
+            current_term_end=TODAY,
+            payment_method=method,
+        )
+        for organization, method in zip(organizations, methods, strict=True)
+    )
+    return [subscription.pk for subscription in subscriptions]
+
+
+# Measuring -------------------------------------------------------------------------------------
+
+
+def run_split(function, items: list, workers: int) -> float:
+    """Call ``function`` on every item with ``workers`` threads; seconds it took."""
+    from django.db import connection
+
+    chunks = [items[index::workers] for index in range(workers)]
+    errors: list[BaseException] = []
+
+    def work(chunk):
+        try:
+            for item in chunk:
+                function(item)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            if workers > 1:
+                connection.close()
+
+    started = time.perf_counter()
+    if workers == 1:
+        work(chunks[0])
+    else:
+        threads = [threading.Thread(target=work, args=(chunk,)) for chunk in chunks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def renew(subscription_id: int) -> None:
+    from billing.services.renewals import RenewalOutcome, subscription_renew_automatically
+
+    result = subscription_renew_automatically(subscription_id=subscription_id)
+    if result.outcome != RenewalOutcome.RENEWED:
+        raise RuntimeError(f"subscription {subscription_id} was not renewed: {result}")
+
+
+def bare_payments(count: int, workers: int) -> float:
+    """Seconds for ``count`` PaymentIntent create + confirm, the two calls of every renewal."""
+    from billing import stripe_gateway
+
+    cards = cards_create(min(count, 200))
+
+    def pay(number: int) -> None:
+        customer, card = cards[number % len(cards)]
+        key = f"bench-bare-{number}-{time.monotonic_ns()}"
+        intent = stripe_gateway.payment_intent_create(
+            amount=47500,
+            currency="USD",
+            customer_id=customer,
+            payment_method_id=card,
+            idempotency_key=key,
+            metadata={"order_id": str(number), "attempt": "1"},
+        )
+        intent = stripe_gateway.payment_intent_confirm(
+            intent.id, idempotency_key=key, off_session=True
+        )
+        if intent.status != "succeeded":
+            raise RuntimeError(intent)
+
+    return run_split(pay, list(range(count)), workers)
+
+
+_TABLE = re.compile(r'^(\w+)\s.*?(?:FROM|INTO|UPDATE)\s+"(\w+)"', re.IGNORECASE | re.DOTALL)
+
+
+def statement_kind(sql: str) -> str:
+    if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+        return "savepoint"
+    match = _TABLE.match(sql)
+    return f"{match.group(1).upper()} {match.group(2)}" if match else sql.split()[0].upper()
+
+
+def queries_per_renewal(offer, sample: int) -> tuple[float, Counter]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ids = due_subscriptions(offer, sample)
+    with CaptureQueriesContext(connection) as captured:
+        for subscription_id in ids:
+            renew(subscription_id)
+    kinds = Counter(statement_kind(query["sql"]) for query in captured.captured_queries)
+    return len(captured.captured_queries) / sample, kinds
+
+
+# Main ------------------------------------------------------------------------------------------
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--bare", type=int, default=1000, help="bare create+confirm pairs")
+    parser.add_argument("--sample", type=int, default=200, help="renewals to count queries on")
+    parser.add_argument("--workers", type=int, default=1, help="threads, same for both sides")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL database (its test_ copy is used).")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-renewals-"))
+    localstripe, url = localstripe_start(workdir)
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
+            "TESTING": "1",  # test settings: no secrets needed, fast hasher
+            "STRIPE_API_BASE": url,
+            "EMAIL_URL": "memorymail://",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from partnerportal import clock
+    from partnerportal.demo import action_pack_offer
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    setup_test_environment(debug=False)
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        clock.set_now(dt.datetime.combine(TODAY, dt.time(0, 5), tzinfo=dt.UTC))
+        offer = action_pack_offer()
+        per_renewal, kinds = queries_per_renewal(offer, args.sample)
+        mail.outbox.clear()
+
+        bare_seconds = bare_payments(args.bare, args.workers)
+        bare_rate = args.bare / bare_seconds
+        rows = []
+        for size in args.sizes:
+            ids = due_subscriptions(offer, size)
+            mail.outbox.clear()
+            seconds = run_split(renew, ids, args.workers)
+            rows.append((size, seconds, size / seconds))
+    finally:
+        clock.set_now(None)
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        localstripe.terminate()
+        localstripe.wait(timeout=10)
+
+    print(
+        f"Renewals on PostgreSQL + localstripe, {args.workers} worker thread(s), "
+        f"{os.cpu_count()} CPUs"
+    )
+    print()
+    print(f"{'':38}{'count':>8}{'seconds':>10}{'per second':>12}{'ratio':>9}")
+    print(
+        f"{'bare PaymentIntent create + confirm':38}{args.bare:>8}{bare_seconds:>10.2f}{bare_rate:>12.1f}{1:>9.2f}"
+    )
+    for size, seconds, rate in rows:
+        label = f"renewals through the service ({size:,})"
+        print(f"{label:38}{size:>8}{seconds:>10.2f}{rate:>12.1f}{bare_rate / rate:>9.2f}")
+    print()
+    overhead = max(bare_rate / rate for _size, _seconds, rate in rows) - 1
+    print(
+        f"app overhead over the bare payment calls: {overhead:.0%} (target <= {TARGET_OVERHEAD:.0%})"
+    )
+    print(f"database queries per renewal: {per_renewal:.1f} (target <= {TARGET_QUERIES})")
+    for kind, count in kinds.most_common():
+        print(f"    {count / args.sample:5.1f}  {kind}")
+    if len(rows) >= 2:
+        (small, t_small, _), (large, t_large, _) = rows[0], rows[-1]
+        scaling = t_large / t_small
+        limit = TARGET_SCALING * large / small / 10
+        print(f"T({large:,}) / T({small:,}): {scaling:.2f} (target <= {limit:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

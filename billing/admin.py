@@ -1,0 +1,601 @@
+"""Billing in the admin: the staff's view of cards, subscriptions, orders, payments and benefits.
+
+Money records (orders, payment attempts, refunds, Stripe events, reminders sent) are read-only:
+they change only through services. A subscription's page shows its state-change history and its
+renewal attempts with Stripe ids and failure reasons, and past-due subscriptions can be retried
+("Retry renewal charge", the same service as the billing cycle, with the same claim).
+
+Other billing admin pieces live in their own modules and are wired in here when present:
+``billing.cancellations_admin`` (cancelling subscriptions) and ``billing.product_keys_admin``
+(loading product keys). See ``_optional`` below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from types import ModuleType
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from billing.models import (
+    BenefitGrant,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentAttempt,
+    PaymentMethod,
+    ProductKey,
+    Refund,
+    ReminderSent,
+    SeatAssignment,
+    StripeEvent,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionStatus,
+)
+from billing.services.renewals import RenewalOutcome, RenewalResult, subscription_retry_renewal
+from partnerportal import clock
+from partnerportal.money import format_money
+
+
+def _optional(module: str) -> ModuleType | None:
+    """A billing admin module another issue adds; ``None`` until it exists."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module:
+            raise  # the module exists but is broken: say so rather than hide it
+        return None
+
+
+# Hook: ``billing/cancellations_admin.py`` may define ``SUBSCRIPTION_ACTIONS`` (admin actions
+# for the Subscription list) and ``subscription_admin_urls(model_admin)`` (extra URLs of the
+# Subscription admin, e.g. a cancel page). ``billing/product_keys_admin.py`` may define
+# ``PRODUCT_KEY_ACTIONS`` and ``product_key_admin_urls(model_admin)`` (e.g. a "Load keys" page).
+cancellations_admin = _optional("billing.cancellations_admin")
+product_keys_admin = _optional("billing.product_keys_admin")
+
+
+def _hooked(module: ModuleType | None, name: str, default):
+    return getattr(module, name, default) if module is not None else default
+
+
+class ReadOnlyAdminMixin:
+    """Records that only services write: staff look, filter and search, never edit by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+
+# Cards ---------------------------------------------------------------------------------------
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "organization",
+        "expiry_label",
+        "is_default",
+        "created_at",
+        "removed_at",
+    )
+    list_select_related = ("organization",)
+    list_filter = ("brand", "is_default", ("removed_at", admin.EmptyFieldListFilter))
+    search_fields = (
+        "organization__name",
+        "organization__partner_id",
+        "last4",
+        "stripe_payment_method_id",
+    )
+    readonly_fields = [field.name for field in PaymentMethod._meta.fields]
+
+    @admin.display(description=_("expires"))
+    def expiry_label(self, obj: PaymentMethod) -> str:
+        return obj.expiry_label
+
+
+# Subscriptions -------------------------------------------------------------------------------
+
+
+class SubscriptionEventInline(ReadOnlyInline):
+    model = SubscriptionEvent
+    verbose_name_plural = _("state-change history")
+    fields = ("created_at", "kind", "from_status", "to_status", "actor_label", "note")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+
+class OrderInline(ReadOnlyInline):
+    model = Order
+    fk_name = "subscription"
+    verbose_name_plural = _("orders (purchase and renewals)")
+    fields = (
+        "term_number",
+        "kind",
+        "status",
+        "amount_display",
+        "attempt_count",
+        "next_retry_on",
+        "retries_stopped",
+        "failure",
+        "stripe_payment_intent_id",
+        "invoice_number",
+        "paid_at",
+    )
+    readonly_fields = fields
+    ordering = ("-term_number", "-id")
+    show_change_link = True
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, obj: Order) -> str:
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description=_("failure"))
+    def failure(self, obj: Order) -> str:
+        return f"{obj.failure_code}: {obj.failure_message}" if obj.failure_code else "—"
+
+
+class AnniversaryFilter(admin.SimpleListFilter):
+    """Where the anniversary stands, the way billing staff look at renewals."""
+
+    title = _("anniversary")
+    parameter_name = "anniversary"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", _("Today")),
+            ("next_30", _("In the next 30 days")),
+            ("next_90", _("In the next 90 days (renewal window open)")),
+            ("grace", _("Passed: in the grace window")),
+            ("grace_over", _("Passed: grace window over")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = clock.today()
+        grace = dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
+        ranges = {
+            "today": (today, today),
+            "next_30": (today, today + dt.timedelta(days=30)),
+            "next_90": (today, today + dt.timedelta(days=90)),
+            "grace": (today - grace, today - dt.timedelta(days=1)),
+        }
+        if self.value() in ranges:
+            return queryset.filter(current_term_end__range=ranges[self.value()])
+        if self.value() == "grace_over":
+            return queryset.filter(current_term_end__lt=today - grace)
+        return queryset
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = (
+        "organization",
+        "offer",
+        "status",
+        "term_number",
+        "current_term_end",
+        "auto_renew",
+        "payment_method",
+        "renewal",
+    )
+    list_select_related = ("organization", "offer", "payment_method")
+    list_filter = (
+        "status",
+        AnniversaryFilter,
+        "auto_renew",
+        "auto_renew_locked",
+        "cancel_at_term_end",
+        "offer",
+    )
+    search_fields = ("organization__name", "organization__partner_id", "offer__name")
+    date_hierarchy = "current_term_end"
+    readonly_fields = (
+        "organization",
+        "offer",
+        "status",
+        "started_on",
+        "term_number",
+        "current_term_start",
+        "current_term_end",
+        "auto_renew",
+        "auto_renew_locked",
+        "payment_method",
+        "cancel_at_term_end",
+        "canceled_at",
+        "ended_on",
+        "created_at",
+        "updated_at",
+        "renewal_attempts",
+    )
+    fieldsets = (
+        (
+            None,
+            {"fields": ("organization", "offer", "status", "payment_method", "started_on")},
+        ),
+        (
+            _("Term and renewal"),
+            {
+                "fields": (
+                    "term_number",
+                    "current_term_start",
+                    "current_term_end",
+                    "auto_renew",
+                    "auto_renew_locked",
+                    "cancel_at_term_end",
+                    "canceled_at",
+                    "ended_on",
+                )
+            },
+        ),
+        (_("Renewal attempts"), {"fields": ("renewal_attempts",)}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = [SubscriptionEventInline, OrderInline]
+    actions = ["retry_renewal_charge", *_hooked(cancellations_admin, "SUBSCRIPTION_ACTIONS", [])]
+    change_form_template = "admin/billing/subscription/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # subscriptions start from a paid purchase, never by hand
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # history; cancel instead
+
+    @admin.display(description=_("next renewal"))
+    def renewal(self, obj: Subscription) -> str:
+        """How the next term gets paid, from its renewal order (annotated by get_queryset)."""
+        if obj.next_order_status == OrderStatus.PAID:
+            return str(_("paid"))
+        if obj.next_order_status == OrderStatus.PROCESSING:
+            return str(_("being charged"))
+        if obj.next_order_retries_stopped:
+            return str(_("retries stopped: renew by hand"))
+        if obj.next_order_retry_on and obj.status == SubscriptionStatus.PAST_DUE:
+            return str(_("retry on %(date)s") % {"date": obj.next_order_retry_on.isoformat()})
+        return str(_("automatic")) if obj.auto_renew else str(_("by hand"))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
+        next_order = Order.objects.filter(
+            subscription=OuterRef("pk"),
+            kind=OrderKind.RENEWAL,
+            term_number=OuterRef("term_number") + 1,
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                next_order_status=Subquery(next_order.values("status")[:1]),
+                next_order_retry_on=Subquery(next_order.values("next_retry_on")[:1]),
+                next_order_retries_stopped=Subquery(next_order.values("retries_stopped")[:1]),
+            )
+        )
+
+    @admin.display(description=_("renewal attempts"))
+    def renewal_attempts(self, obj: Subscription) -> str:
+        attempts = (
+            PaymentAttempt.objects.filter(order__subscription=obj, order__kind=OrderKind.RENEWAL)
+            .select_related("order")
+            .order_by("-order__term_number", "-number")
+        )
+        rows = format_html_join(
+            "\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    attempt.order.term_number,
+                    attempt.number,
+                    attempt.created_at.strftime("%Y-%m-%d %H:%M"),
+                    _("off-session (job)") if attempt.off_session else _("in the browser"),
+                    attempt.get_status_display(),
+                    attempt.stripe_payment_intent_id or "—",
+                    f"{attempt.failure_code}: {attempt.failure_message}"
+                    if attempt.failure_code
+                    else "",
+                )
+                for attempt in attempts
+            ),
+        )
+        if not rows:
+            return str(_("No renewal has been attempted."))
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("term"),
+            _("attempt"),
+            _("started"),
+            _("how"),
+            _("status"),
+            _("Stripe PaymentIntent"),
+            _("failure"),
+            rows,
+        )
+
+    # "Retry renewal charge": a list action and a button on the subscription's page.
+
+    def _retry(self, request: HttpRequest, subscription_id: int) -> RenewalResult:
+        return subscription_retry_renewal(subscription_id=subscription_id, staff=request.user)
+
+    def _report(self, request: HttpRequest, results: list[RenewalResult]) -> None:
+        by_outcome: dict[str, int] = {}
+        for result in results:
+            by_outcome[result.outcome] = by_outcome.get(result.outcome, 0) + 1
+        if renewed := by_outcome.get(RenewalOutcome.RENEWED):
+            message = ngettext("%d renewal charged.", "%d renewals charged.", renewed) % renewed
+            self.message_user(request, message, messages.SUCCESS)
+        if failed := by_outcome.get(RenewalOutcome.FAILED):
+            message = (
+                ngettext(
+                    "%d renewal charge failed again; the partner was emailed.",
+                    "%d renewal charges failed again; the partners were emailed.",
+                    failed,
+                )
+                % failed
+            )
+            self.message_user(request, message, messages.WARNING)
+        if pending := by_outcome.get(RenewalOutcome.PENDING):
+            message = (
+                ngettext(
+                    "%d payment is still being confirmed; it will be settled automatically.",
+                    "%d payments are still being confirmed; they will be settled automatically.",
+                    pending,
+                )
+                % pending
+            )
+            self.message_user(request, message, messages.INFO)
+        if skipped := by_outcome.get(RenewalOutcome.SKIPPED):
+            message = (
+                ngettext(
+                    "%d subscription was not charged: it is not past due, its grace window is "
+                    "over, auto-renew is off, or its renewal is being paid right now.",
+                    "%d subscriptions were not charged: they are not past due, their grace window "
+                    "is over, auto-renew is off, or their renewal is being paid right now.",
+                    skipped,
+                )
+                % skipped
+            )
+            self.message_user(request, message, messages.WARNING)
+
+    @admin.action(description=_("Retry renewal charge"), permissions=["change"])
+    def retry_renewal_charge(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        results = [self._retry(request, pk) for pk in queryset.values_list("pk", flat=True)]
+        self._report(request, results)
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:subscription_id>/retry-renewal/",
+                self.admin_site.admin_view(self.retry_renewal_view),
+                name="billing_subscription_retry_renewal",
+            ),
+            *_hooked(cancellations_admin, "subscription_admin_urls", lambda _admin: [])(self),
+        ]
+        return urls + super().get_urls()
+
+    @method_decorator(require_POST)
+    def retry_renewal_view(self, request: HttpRequest, subscription_id: int) -> HttpResponse:
+        """The "Retry renewal charge" button on a past-due subscription's page."""
+        subscription = get_object_or_404(Subscription, pk=subscription_id)
+        if not self.has_change_permission(request, subscription):
+            raise PermissionDenied
+        self._report(request, [self._retry(request, subscription.pk)])
+        return HttpResponseRedirect(
+            reverse("admin:billing_subscription_change", args=[subscription.pk])
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_retry_renewal"] = (
+            obj is not None
+            and obj.status == SubscriptionStatus.PAST_DUE
+            and self.has_change_permission(request, obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(SubscriptionEvent)
+class SubscriptionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "subscription", "kind", "from_status", "to_status", "actor_label")
+    list_select_related = ("subscription__organization", "subscription__offer")
+    list_filter = ("kind", "to_status")
+    search_fields = ("subscription__organization__name", "subscription__organization__partner_id")
+    date_hierarchy = "created_at"
+
+
+# Orders and payments -------------------------------------------------------------------------
+
+
+class PaymentAttemptInline(ReadOnlyInline):
+    model = PaymentAttempt
+    fields = (
+        "number",
+        "off_session",
+        "status",
+        "stripe_payment_intent_id",
+        "idempotency_key",
+        "failure_code",
+        "failure_message",
+        "created_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("amount", "currency", "reason", "stripe_refund_id", "created_by", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "organization",
+        "kind",
+        "term_number",
+        "status",
+        "amount_display",
+        "attempt_count",
+        "next_retry_on",
+        "retries_stopped",
+        "failure_code",
+        "created_at",
+    )
+    list_select_related = ("organization", "offer")
+    list_filter = ("status", "kind", "retries_stopped", "currency", "offer", "next_retry_on")
+    search_fields = (
+        "invoice_number",
+        "organization__name",
+        "organization__partner_id",
+        "stripe_payment_intent_id",
+        "attempts__stripe_payment_intent_id",
+    )
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in Order._meta.fields]
+    inlines = [PaymentAttemptInline, RefundInline]
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj: Order) -> str:
+        return format_money(obj.amount, obj.currency)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Viewing the page needs "view"; nothing on it can be changed.
+        return False
+
+
+@admin.register(PaymentAttempt)
+class PaymentAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "order",
+        "number",
+        "off_session",
+        "status",
+        "stripe_payment_intent_id",
+        "failure_code",
+        "created_at",
+    )
+    list_select_related = ("order",)
+    list_filter = ("status", "off_session", "failure_code")
+    search_fields = (
+        "stripe_payment_intent_id",
+        "idempotency_key",
+        "order__invoice_number",
+        "order__organization__name",
+    )
+    date_hierarchy = "created_at"
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "order",
+        "amount_display",
+        "reason",
+        "stripe_refund_id",
+        "created_by",
+        "created_at",
+    )
+    list_select_related = ("order", "created_by")
+    list_filter = ("currency",)
+    search_fields = ("order__invoice_number", "order__organization__name", "stripe_refund_id")
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj: Refund) -> str:
+        return format_money(obj.amount, obj.currency)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("event_id", "type", "received_at", "processed_at", "result")
+    list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter))
+    search_fields = ("event_id", "type", "result")
+    date_hierarchy = "received_at"
+
+
+@admin.register(ReminderSent)
+class ReminderSentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("sent_at", "subscription", "term_number", "kind", "attempt", "recipients")
+    list_select_related = ("subscription__organization", "subscription__offer")
+    list_filter = ("kind",)
+    search_fields = ("subscription__organization__name", "subscription__organization__partner_id")
+    date_hierarchy = "sent_at"
+
+
+# Benefits ------------------------------------------------------------------------------------
+
+
+class SeatAssignmentInline(ReadOnlyInline):
+    model = SeatAssignment
+    fields = ("email", "assigned_by", "assigned_at")
+    readonly_fields = fields
+
+
+@admin.register(BenefitGrant)
+class BenefitGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "benefit",
+        "subscription",
+        "term_number",
+        "quantity",
+        "used_quantity",
+        "activated_at",
+        "revoked_at",
+    )
+    list_select_related = ("benefit", "subscription__organization", "subscription__offer")
+    list_filter = (
+        "benefit",
+        ("activated_at", admin.EmptyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("subscription__organization__name", "subscription__organization__partner_id")
+    inlines = [SeatAssignmentInline]
+
+
+@admin.register(ProductKey)
+class ProductKeyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "benefit", "issued_to", "issued_at", "loaded_at")
+    list_select_related = ("benefit", "issued_to")
+    list_filter = ("benefit", ("issued_at", admin.EmptyFieldListFilter))
+    search_fields = ("issued_to__email", "grant__subscription__organization__name")
+    readonly_fields = ("grant", "issued_to", "issued_at", "loaded_at")
+    actions = [*_hooked(product_keys_admin, "PRODUCT_KEY_ACTIONS", [])]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # an issued key is a record; unissued ones are loaded, not edited
+
+    def get_urls(self):
+        extra = _hooked(product_keys_admin, "product_key_admin_urls", lambda _admin: [])(self)
+        return [*extra, *super().get_urls()]
+
+
+@admin.register(SeatAssignment)
+class SeatAssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("email", "grant", "assigned_by", "assigned_at")
+    list_select_related = ("grant__benefit", "assigned_by")
+    search_fields = ("email", "grant__subscription__organization__name")
+    date_hierarchy = "assigned_at"

@@ -1,0 +1,170 @@
+"""Billing's emails about renewals: one function per email (see ``partnerportal.emails``).
+
+Each renders ``templates/emails/billing_<name>_subject.txt``, ``.txt`` and ``.html`` in every
+recipient's language, with absolute links built from ``SITE_URL``. The services decide when an
+email is due and claim it first (``billing.services.reminders.notify_once``); these only send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.urls import NoReverseMatch, reverse
+
+from billing.models import Order, ReminderKind, Subscription
+from billing.selectors.renewals import grace_end
+from billing.selectors.subscriptions import term_dates
+from membership.models import User
+from offers.models import OfferPrice
+from partnerportal.emails import absolute_url, email_send
+
+
+def _url(name: str, *args: object, fallback: str = "billing:offers") -> str:
+    """An absolute link to a portal page; ``fallback`` while that page's URL does not exist yet."""
+    try:
+        path = reverse(name, args=args)
+    except NoReverseMatch:
+        path = reverse(fallback)
+    return absolute_url(path)
+
+
+def subscription_links(subscription: Subscription) -> dict[str, str]:
+    """Where a partner manages the subscription: its page, renewing by hand, changing the card."""
+    page = _url("billing:subscription", subscription.pk)
+    try:
+        renew = absolute_url(reverse("billing:renew_details", args=[subscription.pk]))
+    except NoReverseMatch:
+        renew = page
+    return {
+        "subscription_url": page,
+        "renew_url": renew,
+        "payment_methods_url": _url("billing:payment_methods"),
+        "offers_url": _url("billing:offers"),
+    }
+
+
+def _context(subscription: Subscription, **extra: object) -> dict:
+    return {
+        "subscription": subscription,
+        "offer": subscription.offer,
+        "organization": subscription.organization,
+        "card": subscription.payment_method,
+        "anniversary": subscription.current_term_end,
+        "grace_ends_on": grace_end(subscription.current_term_end),
+        **subscription_links(subscription),
+        **extra,
+    }
+
+
+def email_renewal_upcoming(
+    *, subscription: Subscription, price: OfferPrice | None, recipients: Sequence[User | str]
+) -> int:
+    """Auto-renew on: the charge coming on the anniversary (amount, date, card, how to stop it)."""
+    return email_send(
+        "billing_renewal_upcoming",
+        recipients=recipients,
+        context=_context(subscription, price=price),
+    )
+
+
+def email_card_expiring(
+    *, subscription: Subscription, card_expires_on: dt.date, recipients: Sequence[User | str]
+) -> int:
+    """The card on file expires before the renewal it will be charged for."""
+    return email_send(
+        "billing_card_expiring",
+        recipients=recipients,
+        context=_context(subscription, card_expires_on=card_expires_on),
+    )
+
+
+def email_expiry_reminder(
+    *, subscription: Subscription, today: dt.date, recipients: Sequence[User | str]
+) -> int:
+    """Auto-renew off: the subscription expires on its anniversary unless renewed by hand."""
+    return email_send(
+        "billing_expiry_reminder",
+        recipients=recipients,
+        context=_context(subscription, days_left=(subscription.current_term_end - today).days),
+    )
+
+
+def email_grace_started(*, subscription: Subscription, recipients: Sequence[User | str]) -> int:
+    """Auto-renew off, anniversary today: the term ended, the grace window started."""
+    return email_send(
+        "billing_grace_started", recipients=recipients, context=_context(subscription)
+    )
+
+
+def email_grace_ending(
+    *, subscription: Subscription, today: dt.date, recipients: Sequence[User | str]
+) -> int:
+    """The grace window ends soon: renew by hand or lose the benefits."""
+    last_day = grace_end(subscription.current_term_end)
+    return email_send(
+        "billing_grace_ending",
+        recipients=recipients,
+        context=_context(subscription, days_left=(last_day - today).days),
+    )
+
+
+def email_renewal_receipt(
+    *, order: Order, subscription: Subscription, recipients: Sequence[User | str]
+) -> int:
+    """The automatic renewal was charged: amount, invoice, the new term, the card."""
+    starts_on, ends_on = term_dates(
+        started_on=subscription.started_on, term_number=order.term_number
+    )
+    return email_send(
+        "billing_renewal_receipt",
+        recipients=recipients,
+        context=_context(
+            subscription,
+            order=order,
+            term_starts_on=starts_on,
+            term_ends_on=ends_on,
+            orders_url=_url("billing:orders"),
+        ),
+    )
+
+
+def email_renewal_failed(
+    *,
+    order: Order,
+    subscription: Subscription,
+    recipients: Sequence[User | str],
+) -> int:
+    """A renewal charge failed: why, what happens next (a retry or renewing by hand), links."""
+    retrying = not order.retries_stopped and order.next_retry_on is not None
+    return email_send(
+        "billing_renewal_failed",
+        recipients=recipients,
+        context=_context(
+            subscription,
+            order=order,
+            reason=order.failure_message or order.failure_code,
+            needs_authentication=order.failure_code == "authentication_required",
+            next_retry_on=order.next_retry_on if retrying else None,
+        ),
+    )
+
+
+def email_subscription_expired(
+    *, subscription: Subscription, recipients: Sequence[User | str]
+) -> int:
+    """The grace window is over: expired, benefits revoked, back to Network membership."""
+    return email_send(
+        "billing_subscription_expired", recipients=recipients, context=_context(subscription)
+    )
+
+
+# The email for each calendar reminder (``billing.selectors.reminders``).
+EXPIRY_REMINDER_KINDS = frozenset(
+    {
+        ReminderKind.EXPIRY_30,
+        ReminderKind.EXPIRY_15,
+        ReminderKind.EXPIRY_7,
+        ReminderKind.EXPIRY_1,
+    }
+)

@@ -1,0 +1,435 @@
+"""The billing cycle: automatic renewal charges, retries, follow-ups, expiry (DESIGN.md's rules).
+
+**Exactly once.** A renewal is charged through ``billing.services.payments``: the one order of
+the next term (unique per subscription and term), claimed by a conditional UPDATE before Stripe
+is called, an idempotency key derived from the attempt row, unknown outcomes reconciled by
+looking the PaymentIntent up. On top of that, the automatic renewal claims only an order whose
+retry is *due* and moves ``next_retry_on`` to the next retry day in that same UPDATE: a second
+beat, a task delivered twice or the cycle run by hand finds nothing left to claim.
+
+**Follow-up.** What an attempt means for the partner (receipt; past due, failure email, retry
+schedule) is applied by the job that made it, right after, and claimed with a ``ReminderSent``
+row per attempt. A crash in between, a timeout settled later by the reconciliation, is picked
+up by the next cycle (``renewal_orders_to_follow_up``), so nothing is lost and nothing is told
+twice.
+
+Every function here takes ids or plain values and is safe to run twice and concurrently. Call
+them outside a transaction (tasks, the command and admin actions do): each commits its own
+steps, and emails go out after their claim has committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from billing import emails
+from billing.models import (
+    LIVE_STATUSES,
+    Order,
+    OrderKind,
+    OrderStatus,
+    ReminderKind,
+    Subscription,
+    SubscriptionStatus,
+)
+from billing.selectors.renewals import (
+    PAYMENT_METHOD_MISSING,
+    PROCESSING_ERROR,
+    automatic_attempt_due,
+    automatic_renewal_blocker,
+    grace_end,
+    next_retry_on,
+    no_more_retries_marker,
+    renewal_orders_to_follow_up,
+    renewals_due,
+    subscriptions_to_expire,
+)
+from billing.services.payments import (
+    PaymentSetupError,
+    order_change_card,
+    order_charge,
+    orders_reconcile_stale,
+    renewal_order_for_next_term,
+)
+from billing.services.reminders import (
+    billing_recipients,
+    email_deliver,
+    notify_once,
+    reminder_claim,
+    reminders_send,
+)
+from billing.services.subscriptions import subscription_record_event
+from membership.models import User
+from partnerportal import clock
+
+logger = logging.getLogger(__name__)
+
+
+class RenewalOutcome(StrEnum):
+    RENEWED = "renewed"  # paid: the new term started
+    FAILED = "failed"  # declined (or no card): past due, the partner was told
+    PENDING = "pending"  # outcome unknown for now: the reconciliation settles it
+    SKIPPED = "skipped"  # nothing to do: not due, or someone else is on it
+
+
+@dataclass(frozen=True)
+class RenewalResult:
+    subscription_id: int
+    outcome: RenewalOutcome
+    retry: bool = False  # an automatic attempt after an earlier one failed
+    order_id: int | None = None
+    reason: str = ""
+
+
+# Charging ------------------------------------------------------------------------------------
+
+
+def subscription_renew_automatically(
+    *, subscription_id: int, staff: User | None = None
+) -> RenewalResult:
+    """Charge the subscription's renewal for its next term, if it is due. Safe to call any time.
+
+    To the subscription's card, off-session, at the offer's current price in the organization's
+    currency (``renewal_order_for_next_term``). Paid: the term moves (``order_mark_paid``) and a
+    receipt goes out. Declined: past due, an email, the next retry day; a hard decline or
+    "authentication required" stops automatic retries and asks the partner to renew by hand.
+
+    ``staff`` retries now instead of on the schedule (the admin's "Retry renewal charge"),
+    even after automatic retries stopped; the claim and its guarantees are the same.
+    """
+    today = clock.today()
+    subscription = (
+        Subscription.objects.select_related("organization", "offer", "payment_method")
+        .filter(pk=subscription_id)
+        .first()
+    )
+    if subscription is None:
+        return RenewalResult(subscription_id, RenewalOutcome.SKIPPED, reason="no such subscription")
+    blocker = automatic_renewal_blocker(subscription=subscription, today=today)
+    if blocker:
+        return RenewalResult(subscription_id, RenewalOutcome.SKIPPED, reason=blocker)
+
+    order = renewal_order_for_next_term(subscription=subscription)
+    if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+        return RenewalResult(
+            subscription_id, RenewalOutcome.SKIPPED, order_id=order.pk, reason=order.status
+        )
+    card = subscription.payment_method
+    if card is not None and card.removed_at is None and order.payment_method_id != card.pk:
+        # The subscription's card changed since the order was opened: renewals go to it.
+        order_change_card(order=order, payment_method=card)
+        order.refresh_from_db()
+    order.organization = subscription.organization  # already loaded: spare order_charge a query
+    retry = order.status == OrderStatus.FAILED
+
+    anniversary = subscription.current_term_end
+    if staff is None:
+        condition = automatic_attempt_due(today=today)
+        # Written by the claim itself: once this attempt is made, the next one waits for its day.
+        updates = {
+            "next_retry_on": next_retry_on(anniversary=anniversary, today=today)
+            or no_more_retries_marker(anniversary)
+        }
+    else:
+        condition, updates = None, {}
+    try:
+        outcome = order_charge(
+            order=order,
+            off_session=True,
+            actor=staff,
+            claim_condition=condition,
+            claim_updates=updates,
+        )
+    except PaymentSetupError:
+        return _renewal_without_card(subscription, order, condition=condition, retry=retry)
+    if not outcome.attempted:
+        return RenewalResult(
+            subscription_id, RenewalOutcome.SKIPPED, order_id=order.pk, reason=outcome.status
+        )
+    result = renewal_follow_up(order=outcome.order, subscription=subscription, actor=staff)
+    return RenewalResult(subscription_id, result, retry=retry, order_id=order.pk)
+
+
+def subscription_retry_renewal(*, subscription_id: int, staff: User) -> RenewalResult:
+    """Staff: charge a past-due subscription's renewal now (the admin's "Retry renewal charge").
+
+    The same service as the cycle, with the same claim: if a job or the partner is charging the
+    order at this moment, nothing more is charged.
+    """
+    if not Subscription.objects.filter(
+        pk=subscription_id, status=SubscriptionStatus.PAST_DUE
+    ).exists():
+        return RenewalResult(subscription_id, RenewalOutcome.SKIPPED, reason="not past due")
+    return subscription_renew_automatically(subscription_id=subscription_id, staff=staff)
+
+
+def _renewal_without_card(
+    subscription: Subscription, order: Order, *, condition: Q | None, retry: bool
+) -> RenewalResult:
+    """No usable card (or Stripe customer): fail the attempt without calling Stripe, stop retries."""
+    claimable = Order.objects.filter(
+        pk=order.pk, status__in=[OrderStatus.PENDING, OrderStatus.FAILED]
+    )
+    if condition is not None:
+        claimable = claimable.filter(condition)
+    # Counted as an attempt (with no PaymentAttempt: nothing was sent to Stripe) so that its
+    # failure email has a number of its own.
+    failed = claimable.update(
+        status=OrderStatus.FAILED,
+        attempt_count=F("attempt_count") + 1,
+        failure_code=PAYMENT_METHOD_MISSING,
+        failure_message=_("There is no card on file to charge."),
+        retries_stopped=True,
+        next_retry_on=None,
+        claimed_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    if not failed:
+        return RenewalResult(subscription.pk, RenewalOutcome.SKIPPED, order_id=order.pk)
+    order.refresh_from_db()
+    renewal_follow_up(order=order, subscription=subscription)
+    return RenewalResult(subscription.pk, RenewalOutcome.FAILED, retry=retry, order_id=order.pk)
+
+
+# Following up --------------------------------------------------------------------------------
+
+
+def renewal_follow_up(
+    *, order: Order, subscription: Subscription | None = None, actor: User | None = None
+) -> RenewalOutcome:
+    """Tell the partner what the order's latest automatic attempt did, and apply it. Once.
+
+    Paid: the receipt. Failed: past due, the attempt in the subscription's history, the retry
+    schedule (stopped after the last retry day), the failure email. A processing error (our
+    side or Stripe down; the card was never asked) is retried at the next run without telling
+    anyone. Anything else (being charged, waiting for 3-D Secure) is left as it is.
+    """
+    subscription = subscription or order.subscription
+    if order.status == OrderStatus.PAID:
+        notify_once(
+            subscription=subscription,
+            term_number=order.term_number,
+            kind=ReminderKind.RENEWAL_RECEIPT,
+            send=lambda people: emails.email_renewal_receipt(
+                order=order, subscription=subscription, recipients=people
+            ),
+        )
+        return RenewalOutcome.RENEWED
+    if order.status != OrderStatus.FAILED:
+        return RenewalOutcome.PENDING
+    if order.failure_code == PROCESSING_ERROR and not order.retries_stopped:
+        return RenewalOutcome.PENDING
+    _renewal_failed(order=order, subscription=subscription, actor=actor)
+    return RenewalOutcome.FAILED
+
+
+def _renewal_failed(*, order: Order, subscription: Subscription, actor: User | None) -> None:
+    recipients = billing_recipients(subscription=subscription)
+    with transaction.atomic():
+        if not reminder_claim(
+            subscription=subscription,
+            term_number=order.term_number,
+            kind=ReminderKind.RENEWAL_FAILED,
+            attempt=order.attempt_count,
+            recipients=recipients,
+        ):
+            return  # this attempt was followed up already
+        anniversary = subscription.current_term_end
+        exhausted = order.next_retry_on is not None and order.next_retry_on > grace_end(anniversary)
+        if order.retries_stopped or exhausted:
+            Order.objects.filter(pk=order.pk, attempt_count=order.attempt_count).update(
+                retries_stopped=True, next_retry_on=None
+            )
+            order.retries_stopped, order.next_retry_on = True, None
+        became_past_due = Subscription.objects.filter(
+            pk=subscription.pk,
+            status=SubscriptionStatus.ACTIVE,
+            term_number=order.term_number - 1,
+        ).update(status=SubscriptionStatus.PAST_DUE, updated_at=clock.now())
+        from_status = SubscriptionStatus.ACTIVE if became_past_due else subscription.status
+        subscription.status = SubscriptionStatus.PAST_DUE
+        if order.retries_stopped:
+            what_next = "Automatic retries stopped: the partner must renew by hand."
+        else:
+            what_next = f"Next automatic retry on {order.next_retry_on:%Y-%m-%d}."
+        subscription_record_event(
+            subscription=subscription,
+            kind="renewal_failed",
+            from_status=from_status,
+            to_status=SubscriptionStatus.PAST_DUE,
+            actor=actor,
+            actor_label="" if actor else "billing cycle",
+            note=(
+                f"Renewal attempt {order.attempt_count} for term {order.term_number} failed "
+                f"({order.failure_code}: {order.failure_message}). {what_next}"
+            ),
+        )
+    email_deliver(
+        lambda people: emails.email_renewal_failed(
+            order=order, subscription=subscription, recipients=people
+        ),
+        recipients,
+        what=f"renewal_failed for subscription {subscription.pk}",
+    )
+
+
+def renewals_follow_up_missed(*, now: dt.datetime | None = None) -> int:
+    """Follow up outcomes a crash or a reconciliation left untold. Returns how many."""
+    untold = renewal_orders_to_follow_up(now=now)
+    for order in untold:
+        renewal_follow_up(order=order)
+    return len(untold)
+
+
+# Expiry --------------------------------------------------------------------------------------
+
+
+def _benefits_revoke(subscription: Subscription) -> None:
+    """Revoke the subscription's benefits (``billing.services.benefits``, its own module)."""
+    try:
+        from billing.services.benefits import benefits_revoke
+    except ImportError:  # pragma: no cover - benefits land with their own issue
+        logger.warning("billing.services.benefits is missing: benefits not revoked")
+        return
+    benefits_revoke(subscription=subscription)
+
+
+def subscription_expire(*, subscription: Subscription, today: dt.date) -> bool:
+    """End a subscription whose grace window is over. ``False`` if it was not live any more.
+
+    Expired, ``ended_on`` the last day of grace, auto-renewal off, the open renewal order
+    canceled, benefits revoked: the organization is back to Network membership (its tier is
+    read from live subscriptions). The partner is emailed once.
+    """
+    anniversary = subscription.current_term_end
+    last_day = grace_end(anniversary)
+    recipients = billing_recipients(subscription=subscription)
+    with transaction.atomic():
+        won = Subscription.objects.filter(
+            pk=subscription.pk,
+            status__in=LIVE_STATUSES,
+            current_term_end=anniversary,
+            current_term_end__lt=today - (last_day - anniversary),
+        ).update(
+            status=SubscriptionStatus.EXPIRED,
+            ended_on=last_day,
+            auto_renew=False,
+            updated_at=clock.now(),
+        )
+        if not won:
+            return False
+        previous = subscription.status
+        subscription.status = SubscriptionStatus.EXPIRED
+        subscription.ended_on = last_day
+        subscription.auto_renew = False
+        Order.objects.filter(
+            subscription=subscription,
+            kind=OrderKind.RENEWAL,
+            term_number=subscription.term_number + 1,
+            status__in=[OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.REQUIRES_ACTION],
+        ).update(status=OrderStatus.CANCELED, next_retry_on=None)
+        _benefits_revoke(subscription)
+        subscription_record_event(
+            subscription=subscription,
+            kind="expired",
+            from_status=previous,
+            to_status=SubscriptionStatus.EXPIRED,
+            actor_label="billing cycle",
+            note=f"Not renewed by the end of the grace window ({last_day:%Y-%m-%d}).",
+        )
+        claimed = reminder_claim(
+            subscription=subscription,
+            term_number=subscription.term_number,
+            kind=ReminderKind.EXPIRED,
+            recipients=recipients,
+        )
+    if claimed:
+        email_deliver(
+            lambda people: emails.email_subscription_expired(
+                subscription=subscription, recipients=people
+            ),
+            recipients,
+            what=f"expired for subscription {subscription.pk}",
+        )
+    return True
+
+
+def subscriptions_expire(*, today: dt.date | None = None) -> list[int]:
+    """Expire every live subscription whose grace window ended. Returns their ids."""
+    today = today or clock.today()
+    return [
+        subscription.pk
+        for subscription in subscriptions_to_expire(today=today)
+        if subscription_expire(subscription=subscription, today=today)
+    ]
+
+
+# The whole cycle, by hand --------------------------------------------------------------------
+
+
+@dataclass
+class CycleReport:
+    """What one run of the billing cycle did (``run_billing_cycle`` prints it)."""
+
+    today: dt.date
+    reconciled: int = 0
+    followed_up: int = 0
+    cancellations_ended: int = 0
+    renewed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)
+    retried: int = 0
+    expired: list[int] = field(default_factory=list)
+    reminders: Counter[str] = field(default_factory=Counter)
+    errors: list[int] = field(default_factory=list)  # renewals that raised (see the log)
+
+    def add(self, result: RenewalResult) -> None:
+        if result.outcome == RenewalOutcome.SKIPPED:
+            return
+        self.retried += result.retry
+        {
+            RenewalOutcome.RENEWED: self.renewed,
+            RenewalOutcome.FAILED: self.failed,
+            RenewalOutcome.PENDING: self.pending,
+        }[result.outcome].append(result.subscription_id)
+
+
+def scheduled_cancellations_end(*, today: dt.date) -> int:
+    """End subscriptions staff set to cancel at the term end (``billing.services.cancellations``)."""
+    try:
+        from billing.services.cancellations import subscriptions_end_scheduled_cancellations
+    except ImportError:  # pragma: no cover - cancellations land with their own issue
+        return 0
+    return subscriptions_end_scheduled_cancellations(today=today)
+
+
+def billing_cycle_run_now() -> CycleReport:
+    """Run every due step of the billing cycle once, here and now (the command; tests).
+
+    The order matters: settle unknown outcomes first (a paid one must renew, not expire), tell
+    what was left untold, end scheduled cancellations before charging, then charge, expire and
+    remind. The Celery cycle (``billing.tasks``) runs the same steps as separate tasks.
+    """
+    report = CycleReport(today=clock.today())
+    report.reconciled = orders_reconcile_stale()
+    report.followed_up = renewals_follow_up_missed()
+    report.cancellations_ended = scheduled_cancellations_end(today=report.today)
+    for subscription_id in renewals_due(today=report.today).values_list("pk", flat=True):
+        try:
+            report.add(subscription_renew_automatically(subscription_id=subscription_id))
+        except Exception:
+            # One subscription's trouble (a crash mid-charge, a bug) must not stop the others.
+            # Its order stays claimed; the reconciliation settles it at the next run.
+            logger.exception("renewal of subscription %s failed", subscription_id)
+            report.errors.append(subscription_id)
+    report.expired = subscriptions_expire(today=report.today)
+    report.reminders = reminders_send(today=report.today)
+    return report

@@ -1,0 +1,100 @@
+"""The billing cycle as Celery tasks. Beat runs ``billing_cycle_run`` (``partnerportal/celery.py``).
+
+Thin doors into ``billing.services.renewals`` and ``billing.services.reminders``: each task
+takes ids, loads, and calls one service. Every one is safe to run twice and concurrently (two
+beats, a redelivery after a lost worker, ``run_billing_cycle`` by hand at the same time): the
+services claim their work with conditional updates and unique rows.
+
+Settings that make this hold (``partnerportal/settings.py``): ``acks_late`` and
+``reject_on_worker_lost`` (a task cut off mid-way is delivered again, and the services make
+that harmless), prefetch 1, JSON only, time limits. No task uses a countdown or an ETA: retry
+days are dates in the database that the hourly cycle picks up, so nothing waits in the broker
+longer than its visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from billing.selectors.renewals import renewals_due
+from billing.services.payments import orders_reconcile_stale
+from billing.services.reminders import reminders_send
+from billing.services.renewals import (
+    renewals_follow_up_missed,
+    scheduled_cancellations_end,
+    subscription_renew_automatically,
+    subscriptions_expire,
+)
+from partnerportal import clock
+
+logger = logging.getLogger(__name__)
+
+# A database hiccup is worth another try soon; the services make the retry harmless. The
+# longest backoff stays far below the broker's visibility timeout.
+_DATABASE_RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 300,
+    "max_retries": 3,
+}
+
+
+def _queue_of(task) -> str | None:
+    """The queue this task was delivered on: the cycle's tasks follow it there."""
+    delivery = getattr(task.request, "delivery_info", None) or {}
+    return delivery.get("routing_key") or None
+
+
+@shared_task(bind=True, **_DATABASE_RETRY)
+def billing_cycle_run(self) -> dict:
+    """Fan the cycle out: one ``renewal_charge`` per due subscription, then the other steps.
+
+    Tasks are queued once this task's reads are done (after commit: no transaction is open here,
+    so nothing a task needs can be missing when it starts).
+    """
+    today = clock.today()
+    queue = _queue_of(self)
+    due = list(renewals_due(today=today).values_list("pk", flat=True))
+    options = {"queue": queue} if queue else {}
+    # Settle unknown outcomes and end scheduled cancellations before anything is charged.
+    billing_reconcile.apply_async_on_commit(**options)
+    billing_cancellations_end.apply_async_on_commit(**options)
+    for subscription_id in due:
+        renewal_charge.apply_async_on_commit(args=[subscription_id], **options)
+    billing_expire.apply_async_on_commit(**options)
+    billing_reminders_send.apply_async_on_commit(**options)
+    logger.info("billing cycle: %d renewals due", len(due), extra={"task": "billing_cycle_run"})
+    return {"today": today.isoformat(), "renewals_due": len(due)}
+
+
+@shared_task(**_DATABASE_RETRY)
+def renewal_charge(subscription_id: int) -> dict:
+    """Charge one subscription's renewal if it is (still) due; the service decides."""
+    result = subscription_renew_automatically(subscription_id=subscription_id)
+    return {"subscription": subscription_id, "outcome": str(result.outcome), "retry": result.retry}
+
+
+@shared_task(**_DATABASE_RETRY)
+def billing_reconcile() -> dict:
+    """Settle charges whose outcome was unknown, then tell partners what was left untold."""
+    reconciled = orders_reconcile_stale()
+    followed_up = renewals_follow_up_missed()
+    return {"reconciled": reconciled, "followed_up": followed_up}
+
+
+@shared_task(**_DATABASE_RETRY)
+def billing_cancellations_end() -> int:
+    return scheduled_cancellations_end(today=clock.today())
+
+
+@shared_task(**_DATABASE_RETRY)
+def billing_expire() -> list[int]:
+    return subscriptions_expire(today=clock.today())
+
+
+@shared_task(**_DATABASE_RETRY)
+def billing_reminders_send() -> dict:
+    return dict(reminders_send(today=clock.today()))

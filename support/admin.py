@@ -1,0 +1,672 @@
+"""The staff's workplace: the case list, the case page, canned replies and articles.
+
+Every change goes through ``support.services`` so that it is kept in the case history and the
+partner is emailed when they should be; the admin never saves a case or a message itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from billing.cancellations_admin import (
+    CANCEL_TEMPLATE,
+    SubscriptionCancelForm,
+    cancel_page_context,
+    cancellation_message,
+)
+from billing.models import LIVE_STATUSES
+from billing.selectors.cancellations import refund_quote
+from billing.services.cancellations import CANCEL_PERMISSION
+from membership.models import User
+from partnerportal import clock
+from support.forms import MultipleFileField
+from support.models import (
+    CannedReply,
+    Message,
+    RecommendedSolution,
+    RequestChange,
+    RequestStatus,
+    ServiceRequest,
+)
+from support.selectors import (
+    change_summary,
+    response_due_soon,
+    response_overdue,
+    service_requests_for_staff,
+)
+from support.services import (
+    STAFF_TRANSITIONS,
+    service_request_assign,
+    service_request_cancel_subscription,
+    service_request_set_severity,
+    service_request_set_status,
+    service_request_staff_message,
+)
+from support.views import attachment_response
+
+_NUMBER = re.compile(r"^\s*(?:SR-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
+
+# Buttons on the case page and actions on the list: (name, label, status to set).
+STATUS_BUTTONS = [
+    ("in_progress", gettext_lazy("Set in progress"), RequestStatus.IN_PROGRESS),
+    ("waiting", gettext_lazy("Waiting on partner"), RequestStatus.WAITING_ON_PARTNER),
+    ("resolve", gettext_lazy("Resolve"), RequestStatus.RESOLVED),
+    ("close", gettext_lazy("Close"), RequestStatus.CLOSED),
+]
+
+
+# Filters -------------------------------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = gettext_lazy("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Open (not closed)")), *RequestStatus.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.exclude(status=RequestStatus.CLOSED)
+        if self.value() in RequestStatus.values:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = gettext_lazy("assignee")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        staff = User.objects.filter(is_staff=True, is_active=True).order_by("email")
+        return [
+            ("me", _("Me")),
+            ("none", _("Unassigned")),
+            *((str(pk), email) for pk, email in staff.values_list("pk", "email")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee=request.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset
+
+
+class ResponseDueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("first response")
+    parameter_name = "response"
+
+    def lookups(self, request, model_admin):
+        return [("soon", _("Due within 1 hour")), ("overdue", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "soon":
+            return queryset.filter(response_due_soon(within=dt.timedelta(hours=1)))
+        if self.value() == "overdue":
+            return queryset.filter(response_overdue())
+        return queryset
+
+
+# Inlines -------------------------------------------------------------------------------------
+
+
+class ConversationInline(admin.TabularInline):
+    """Every message so far, read-only: what was said stays as it was said."""
+
+    model = Message
+    extra = 0
+    can_delete = False
+    verbose_name = gettext_lazy("message")
+    verbose_name_plural = gettext_lazy("Conversation")
+    fields = ["created_at", "author_label", "kind", "text", "files"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("author")
+            .prefetch_related("attachments")
+            .order_by("created_at", "id")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("from"))
+    def author_label(self, message: Message) -> str:
+        return message.author.email if message.author else _("(deleted user)")
+
+    @admin.display(description=gettext_lazy("kind"))
+    def kind(self, message: Message) -> str:
+        if message.is_internal:
+            return format_html('<strong class="internal-note">{}</strong>', _("Internal note"))
+        if message.is_from_staff:
+            return _("Public reply")
+        return _("Partner")
+
+    @admin.display(description=gettext_lazy("message"))
+    def text(self, message: Message) -> str:
+        return format_html('<span class="case-message">{}</span>', message.body)
+
+    @admin.display(description=gettext_lazy("files"))
+    def files(self, message: Message) -> str:
+        return _attachment_links(message.request_id, message.attachments.all())
+
+
+class StaffMessageForm(forms.ModelForm):
+    PUBLIC, INTERNAL = "public", "internal"
+
+    canned_reply = forms.ModelChoiceField(
+        queryset=CannedReply.objects.all(),
+        required=False,
+        label=gettext_lazy("Canned reply"),
+        help_text=gettext_lazy("Fills in the text (used as is when you leave the text empty)."),
+    )
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Send as"),
+        choices=[
+            (PUBLIC, gettext_lazy("Public reply — emailed to the requester and on their timeline")),
+            (INTERNAL, gettext_lazy("Internal note — staff only, never shown to the partner")),
+        ],
+        initial=PUBLIC,
+        widget=forms.RadioSelect,
+    )
+    attachments = MultipleFileField(label=gettext_lazy("Attachments"))
+
+    class Meta:
+        model = Message
+        fields = ["body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 5, "cols": 80})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("body") and cleaned.get("canned_reply"):
+            cleaned["body"] = cleaned["canned_reply"].body
+        if not cleaned.get("body"):
+            self.add_error("body", _("Write a message or choose a canned reply."))
+        return cleaned
+
+
+class NewMessageInline(admin.StackedInline):
+    """One empty form under the conversation: a public reply or an internal note."""
+
+    model = Message
+    form = StaffMessageForm
+    extra = 1
+    max_num = 1
+    can_delete = False
+    verbose_name = gettext_lazy("new message")
+    verbose_name_plural = gettext_lazy("Reply or add an internal note")
+    fields = ["canned_reply", "body", "kind", "attachments"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and request.user.has_perm("support.add_message")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class HistoryInline(admin.TabularInline):
+    model = RequestChange
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("History")
+    fields = ["created_at", "actor_label", "what", "is_public"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor").order_by("created_at", "id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("by"))
+    def actor_label(self, change: RequestChange) -> str:
+        return change.actor.email if change.actor else _("system")
+
+    @admin.display(description=gettext_lazy("change"))
+    def what(self, change: RequestChange) -> str:
+        return change_summary(change)
+
+
+def _attachment_links(request_id: int, attachments) -> str:
+    return format_html_join(
+        mark_safe("<br>"),  # noqa: S308 (a constant)
+        '<a href="{}">{}</a> ({})',
+        (
+            (
+                reverse("admin:support_servicerequest_attachment", args=[request_id, a.pk]),
+                a.original_name,
+                a.content_type,
+            )
+            for a in attachments
+        ),
+    )
+
+
+# The case ------------------------------------------------------------------------------------
+
+
+class CaseForm(forms.ModelForm):
+    class Meta:
+        model = ServiceRequest
+        fields = ["assignee", "severity"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "assignee" in self.fields:
+            self.fields["assignee"].queryset = User.objects.filter(
+                is_staff=True, is_active=True
+            ).order_by("email")
+
+
+@admin.register(ServiceRequest)
+class ServiceRequestAdmin(admin.ModelAdmin):
+    form = CaseForm
+    list_display = [
+        "case_number",
+        "title",
+        "organization",
+        "issue_type",
+        "severity_code",
+        "status_label",
+        "assignee",
+        "response_due",
+        "last_activity_at",
+        "public_messages",
+    ]
+    list_display_links = ["case_number", "title"]
+    list_filter = [StatusFilter, "issue_type", "severity", AssigneeFilter, ResponseDueFilter]
+    list_select_related = ["organization", "assignee", "requester"]
+    search_fields = [
+        "title",
+        "organization__name",
+        "=organization__partner_id",
+        "requester__email",
+        "contact_email",
+    ]
+    search_help_text = gettext_lazy(
+        "Number (SR-0000123), title, organization, Partner ID or requester email."
+    )
+    ordering = ["-last_activity_at", "-id"]
+    show_full_result_count = False  # no COUNT(*) of the whole table on every page
+    list_per_page = 50
+    actions = ["assign_to_me", "set_waiting_on_partner", "resolve", "close"]
+    inlines = [ConversationInline, NewMessageInline, HistoryInline]
+    fieldsets = [
+        (
+            gettext_lazy("Submission"),
+            {
+                "fields": [
+                    "case_number",
+                    ("organization_link", "requester_label"),
+                    "issue_type",
+                    "title",
+                    "description_text",
+                    ("subscription_label", "order"),
+                    ("contact_email", "contact_phone"),
+                    "submission_files",
+                    "created_at",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Case"),
+            {
+                "fields": [
+                    "status_label",
+                    "assignee",
+                    "severity",
+                    ("first_response_due", "first_responded_at"),
+                    ("last_activity_at", "resolved_at", "closed_at"),
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
+        "case_number",
+        "organization_link",
+        "requester_label",
+        "issue_type",
+        "title",
+        "description_text",
+        "subscription_label",
+        "order",
+        "contact_email",
+        "contact_phone",
+        "submission_files",
+        "created_at",
+        "status_label",
+        "first_response_due",
+        "first_responded_at",
+        "last_activity_at",
+        "resolved_at",
+        "closed_at",
+    ]
+
+    class Media:
+        css = {"all": ["support/admin_case.css"]}
+        js = ["support/admin_case.js"]
+
+    # The list --------------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return service_requests_for_staff().select_related("subscription__offer", "order")
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = _NUMBER.match(search_term)
+        if number:
+            results |= queryset.filter(pk=int(number.group(1)))
+        return results, may_have_duplicates
+
+    @admin.display(description=gettext_lazy("number"), ordering="id")
+    def case_number(self, case: ServiceRequest) -> str:
+        return case.number
+
+    @admin.display(description=gettext_lazy("severity"), ordering="severity")
+    def severity_code(self, case: ServiceRequest) -> str:
+        return case.severity
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_label(self, case: ServiceRequest) -> str:
+        return format_html(
+            '<span class="case-status case-status-{}">{}</span>',
+            case.status,
+            case.get_status_display(),
+        )
+
+    @admin.display(description=gettext_lazy("first response due"), ordering="first_response_due")
+    def response_due(self, case: ServiceRequest) -> str:
+        due = timezone.localtime(case.first_response_due).strftime("%Y-%m-%d %H:%M")
+        if case.first_responded_at is not None or case.status == RequestStatus.CLOSED:
+            return format_html('<span class="case-answered">{} ✓</span>', due)
+        if case.first_response_due < clock.now():
+            return format_html('<strong class="case-overdue">{} — {}</strong>', due, _("overdue"))
+        return due
+
+    @admin.display(description=gettext_lazy("replies"), ordering="public_message_count")
+    def public_messages(self, case: ServiceRequest) -> int:
+        return case.public_message_count
+
+    # The case page ---------------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("organization"))
+    def organization_link(self, case: ServiceRequest) -> str:
+        return format_html(
+            "{} · {} {}", case.organization.name, _("Partner ID"), case.organization.partner_id
+        )
+
+    @admin.display(description=gettext_lazy("requester"))
+    def requester_label(self, case: ServiceRequest) -> str:
+        return f"{case.requester.get_full_name()} <{case.requester.email}>"
+
+    @admin.display(description=gettext_lazy("description"))
+    def description_text(self, case: ServiceRequest) -> str:
+        return format_html('<span class="case-message">{}</span>', case.description)
+
+    @admin.display(description=gettext_lazy("subscription"))
+    def subscription_label(self, case: ServiceRequest) -> str:
+        subscription = case.subscription
+        if subscription is None:
+            return "—"
+        return format_html(
+            "{} — {} ({} {})",
+            subscription.offer.name,
+            subscription.get_status_display(),
+            _("anniversary"),
+            subscription.current_term_end.isoformat(),
+        )
+
+    @admin.display(description=gettext_lazy("attachments"))
+    def submission_files(self, case: ServiceRequest) -> str:
+        return _attachment_links(case.pk, case.attachments.filter(message__isnull=True)) or "—"
+
+    def has_add_permission(self, request):
+        return False  # cases come from partners
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a case and its history are kept
+
+    def save_model(self, request, obj, form, change):
+        """Edits on the case page go through the services, which keep the history."""
+        if "assignee" in form.changed_data:
+            service_request_assign(
+                service_request=obj, assignee=form.cleaned_data["assignee"], actor=request.user
+            )
+        if "severity" in form.changed_data:
+            service_request_set_severity(
+                service_request=obj, severity=form.cleaned_data["severity"], actor=request.user
+            )
+
+    def save_formset(self, request, form, formset, change):
+        """Only the new-message form saves anything, and through the service; the conversation
+        and the history are read-only. The lists feed the admin's own change log."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if not issubclass(formset.form, StaffMessageForm):
+            return
+        for message_form in formset.forms:
+            if not message_form.has_changed():
+                continue
+            data = message_form.cleaned_data
+            formset.new_objects.append(
+                service_request_staff_message(
+                    service_request=form.instance,
+                    author=request.user,
+                    body=data["body"],
+                    is_internal=data["kind"] == StaffMessageForm.INTERNAL,
+                    uploads=data.get("attachments") or [],
+                )
+            )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if case is not None:
+            allowed = STAFF_TRANSITIONS[case.status]
+            extra_context |= {
+                "status_buttons": [
+                    (name, label) for name, label, status in STATUS_BUTTONS if status in allowed
+                ],
+                "may_assign_to_me": case.assignee_id != request.user.pk,
+                "may_cancel_subscription": request.user.has_perm(CANCEL_PERMISSION)
+                and case.subscription is not None
+                and case.subscription.status in LIVE_STATUSES,
+                "canned_replies": {str(c.pk): c.body for c in CannedReply.objects.all()},
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # Buttons and actions ---------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/do/<str:button>/",
+                view(require_POST(self.button_view)),
+                name="support_servicerequest_button",
+            ),
+            path(
+                "<path:object_id>/cancel-subscription/",
+                view(self.cancel_subscription_view),
+                name="support_servicerequest_cancel_subscription",
+            ),
+            path(
+                "<path:object_id>/files/<int:attachment_pk>/",
+                view(self.attachment_view),
+                name="support_servicerequest_attachment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _case_or_404(self, request: HttpRequest, object_id: str) -> ServiceRequest:
+        case = self.get_object(request, object_id)
+        if case is None:
+            raise Http404(_("No such case."))
+        return case
+
+    def _case_url(self, case: ServiceRequest) -> str:
+        return reverse("admin:support_servicerequest_change", args=[case.pk])
+
+    def button_view(self, request: HttpRequest, object_id: str, button: str) -> HttpResponse:
+        """The case page's buttons: Assign to me, Waiting on partner, Resolve, Close, Reopen."""
+        case = self._case_or_404(request, object_id)
+        if not self.has_change_permission(request, case):
+            raise PermissionDenied
+        try:
+            if button == "assign_to_me":
+                service_request_assign(
+                    service_request=case, assignee=request.user, actor=request.user
+                )
+                done = _("%(case)s is assigned to you.")
+            else:
+                status = next(s for name, _label, s in STATUS_BUTTONS if name == button)
+                service_request_set_status(service_request=case, status=status, actor=request.user)
+                done = _("%(case)s is now %(status)s.")
+        except StopIteration:
+            raise Http404(_("No such button.")) from None
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            case.refresh_from_db()
+            self.message_user(
+                request,
+                done % {"case": case.number, "status": case.get_status_display()},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(self._case_url(case))
+
+    def cancel_subscription_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        case = self._case_or_404(request, object_id)
+        if not (
+            self.has_change_permission(request, case) and request.user.has_perm(CANCEL_PERMISSION)
+        ):
+            raise PermissionDenied
+        subscription = case.subscription
+        if subscription is None:
+            self.message_user(request, _("This case has no subscription."), messages.ERROR)
+            return HttpResponseRedirect(self._case_url(case))
+        quote = refund_quote(subscription=subscription)
+        data = request.POST if request.method == "POST" else None
+        form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
+        if form.is_bound and form.is_valid():
+            try:
+                outcome = service_request_cancel_subscription(
+                    service_request=case, actor=request.user, **form.service_arguments()
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, cancellation_message(outcome), messages.SUCCESS)
+                return HttpResponseRedirect(self._case_url(case))
+        context = cancel_page_context(
+            request, model_admin=self, subscription=subscription, form=form, quote=quote
+        )
+        context |= {"original": case, "back_url": self._case_url(case)}
+        return TemplateResponse(request, CANCEL_TEMPLATE, context)
+
+    def attachment_view(self, request: HttpRequest, object_id: str, attachment_pk: int):
+        case = self._case_or_404(request, object_id)
+        if not self.has_view_permission(request, case):
+            raise PermissionDenied
+        return attachment_response(get_object_or_404(case.attachments, pk=attachment_pk))
+
+    def _bulk(self, request: HttpRequest, queryset: QuerySet[ServiceRequest], act) -> None:
+        done, failed = 0, []
+        for case in queryset:
+            try:
+                act(case)
+            except ValidationError as error:
+                failed.append(f"{case.number}: {' '.join(error.messages)}")
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request, _("%(count)d case(s) updated.") % {"count": done}, messages.SUCCESS
+            )
+        for failure in failed:
+            self.message_user(request, failure, messages.WARNING)
+
+    @admin.action(description=gettext_lazy("Assign to me"), permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            lambda case: service_request_assign(
+                service_request=case, assignee=request.user, actor=request.user
+            ),
+        )
+
+    def _bulk_status(self, request, queryset, status: str) -> None:
+        self._bulk(
+            request,
+            queryset,
+            lambda case: service_request_set_status(
+                service_request=case, status=status, actor=request.user
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("Set waiting on partner"), permissions=["change"])
+    def set_waiting_on_partner(self, request, queryset):
+        self._bulk_status(request, queryset, RequestStatus.WAITING_ON_PARTNER)
+
+    @admin.action(description=gettext_lazy("Resolve"), permissions=["change"])
+    def resolve(self, request, queryset):
+        self._bulk_status(request, queryset, RequestStatus.RESOLVED)
+
+    @admin.action(description=gettext_lazy("Close"), permissions=["change"])
+    def close(self, request, queryset):
+        self._bulk_status(request, queryset, RequestStatus.CLOSED)
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "preview"]
+    search_fields = ["title", "body"]
+
+    @admin.display(description=gettext_lazy("text"))
+    def preview(self, reply: CannedReply) -> str:
+        return reply.body[:120]
+
+
+@admin.register(RecommendedSolution)
+class RecommendedSolutionAdmin(admin.ModelAdmin):
+    list_display = ["title", "issue_type", "position"]
+    list_editable = ["position"]
+    list_filter = ["issue_type"]
+    search_fields = ["title", "title_es", "body"]
+    ordering = ["issue_type", "position", "id"]

@@ -1,0 +1,88 @@
+"""In the browser: a Global admin adds a Billing admin, who sets a password from the invitation
+email, signs in, manages payment methods and cannot purchase."""
+
+from __future__ import annotations
+
+import re
+
+from django.core import mail
+from playwright.sync_api import Page, expect
+
+from membership.models import Role, User
+from tests.membership.team_helpers import invitation_link
+from tests.plugins.people import PASSWORD, membership_of
+
+NEW_PASSWORD = "plum-orchard-bicycle-42"
+
+
+def _sign_in(page: Page, base_url: str, email: str, password: str) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def _sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_new_billing_admin_joins_and_manages_payment_methods_but_cannot_purchase(
+    page: Page, live_server, transactional_db, settings, localstripe, contoso, offer, alice
+):
+    settings.SITE_URL = live_server.url  # the email's absolute link points at this server
+    _sign_in(page, live_server.url, alice.email, PASSWORD)
+
+    # Account settings > User management > Add user
+    page.goto(f"{live_server.url}/account/users/")
+    page.get_by_role("link", name="Add user").click()
+    page.get_by_label("Email").fill("dana@contoso.example")
+    page.get_by_label("Name").fill("Dana Newcomer")
+    page.get_by_label("Billing admin").check()
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_text("dana@contoso.example was added.")).to_be_visible()
+    row = page.locator('tr[data-email="dana@contoso.example"]')
+    expect(row).to_contain_text("Billing admin")
+    expect(row).to_contain_text("Invitation pending")
+    expect(page.get_by_test_id("team-changes")).to_contain_text("User added")
+    _sign_out(page)
+
+    # The invitation email's one-time link sets the password and signs Dana in.
+    [invitation] = [message for message in mail.outbox if message.to == ["dana@contoso.example"]]
+    link = invitation_link(invitation)
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password and sign in").click()
+    expect(page.get_by_text("Welcome to Contoso Ltd. Your password is set.")).to_be_visible()
+    _sign_out(page)
+
+    # The link works once.
+    page.goto(link)
+    expect(page.get_by_test_id("invitation-problem")).to_contain_text("already used")
+
+    # Dana signs in with her own password.
+    _sign_in(page, live_server.url, "dana@contoso.example", NEW_PASSWORD)
+    assert membership_of(User.objects.get(email="dana@contoso.example"), contoso).role_set == {
+        Role.BILLING_ADMIN
+    }
+
+    # She manages payment methods: adds a card through the card entry.
+    page.goto(f"{live_server.url}/billing/payment-methods/")
+    expect(page.get_by_role("heading", name="Payment methods")).to_be_visible()
+    page.get_by_role("link", name="Add a payment method").click()
+    card = page.locator("#card-element")
+    card.get_by_placeholder("number").fill("4242424242424242")
+    card.get_by_placeholder("exp_month").fill("12")
+    card.get_by_placeholder("exp_year").fill("34")
+    card.get_by_placeholder("cvc").fill("123")
+    card.get_by_placeholder("postal_code").fill("98052")
+    page.get_by_role("button", name="Save card").click()
+    expect(page.get_by_text(re.compile(r"4242 was added"))).to_be_visible()
+
+    # She cannot purchase: no Subscribe action, and the subscribe page refuses her.
+    page.goto(f"{live_server.url}/partnership/offers/")
+    expect(page.get_by_role("link", name="Subscribe now")).to_have_count(0)
+    response = page.goto(f"{live_server.url}/partnership/offers/{offer.pk}/subscribe/")
+    assert response.status == 403

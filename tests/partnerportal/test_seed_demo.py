@@ -1,0 +1,101 @@
+"""``seed_demo`` creates exactly DESIGN.md's demo data, twice without duplicates, never in production."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing.models import Order, OrderStatus, PaymentMethod, Subscription, SubscriptionStatus
+from membership.models import Competency, Membership, Organization, Role, User
+from offers.models import Offer, TermsVersion
+from partnerportal.demo import DEMO_PASSWORD
+
+
+@pytest.fixture
+def seeded(db, settings, localstripe):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+
+
+def _roles(email: str) -> set[str]:
+    membership = Membership.objects.get(user__email=email)
+    return set(membership.role_grants.values_list("role", flat=True))
+
+
+def test_it_creates_the_demo_organizations(seeded):
+    contoso = Organization.objects.get(partner_id="1000001")
+    fabrikam = Organization.objects.get(partner_id="1000002")
+    assert (contoso.name, contoso.country, contoso.currency) == ("Contoso Ltd", "US", "USD")
+    assert (fabrikam.name, fabrikam.country, fabrikam.currency) == ("Fabrikam SA", "ES", "EUR")
+    assert contoso.is_network_member and fabrikam.is_network_member
+
+
+def test_it_gives_each_demo_person_their_role(seeded):
+    assert _roles("admin@contoso.example") == {Role.GLOBAL_ADMIN}
+    assert _roles("buyer@contoso.example") == {Role.MPN_PARTNER_ADMIN}
+    assert _roles("billing@contoso.example") == {Role.BILLING_ADMIN}
+    assert _roles("viewer@contoso.example") == set()
+    assert _roles("admin@fabrikam.example") == {Role.GLOBAL_ADMIN}
+    assert _roles("buyer@fabrikam.example") == {Role.MPN_PARTNER_ADMIN}
+
+
+def test_every_demo_account_signs_in_with_the_demo_password(seeded):
+    for user in User.objects.all():
+        assert user.check_password(DEMO_PASSWORD), user.email
+
+
+def test_staff_accounts_are_staff(seeded):
+    assert User.objects.get(email="agent@partnerportal.example").is_staff
+    assert User.objects.get(email="billing@partnerportal.example").is_staff
+    assert User.objects.get(email="root@partnerportal.example").is_superuser
+
+
+def test_contoso_has_no_action_pack(seeded):
+    assert not Subscription.objects.filter(organization__partner_id="1000001").exists()
+
+
+def test_fabrikam_has_an_active_action_pack_with_auto_renewal_and_a_saved_card(seeded, localstripe):
+    subscription = Subscription.objects.get(organization__partner_id="1000002")
+    assert subscription.status == SubscriptionStatus.ACTIVE
+    assert subscription.auto_renew
+    assert subscription.payment_method.last4 == "4242"
+    order = Order.objects.get(subscription=subscription)
+    assert (order.status, order.amount, order.currency) == (OrderStatus.PAID, 44000, "EUR")
+    charged = [
+        pi for pi in localstripe.payment_intents() if pi["id"] == order.stripe_payment_intent_id
+    ]
+    assert [(pi["status"], pi["amount"], pi["currency"]) for pi in charged] == [
+        ("succeeded", 44000, "eur")
+    ]
+
+
+def test_it_creates_the_offer_with_prices_terms_and_competency(seeded):
+    offer = Offer.objects.get(code="action-pack")
+    assert {(p.currency, p.amount) for p in offer.prices.all()} == {("USD", 47500), ("EUR", 44000)}
+    assert offer.benefits.count() == 8
+    assert TermsVersion.objects.filter(offer=offer).count() == 1
+    competency = Competency.objects.get(organization__partner_id="1000002")
+    assert (competency.area, competency.level) == ("cloud_platform", "silver")
+
+
+def test_running_it_twice_duplicates_nothing(seeded, localstripe):
+    counts = [
+        m.objects.count()
+        for m in (User, Organization, Membership, Subscription, Order, PaymentMethod)
+    ]
+    charges = len(localstripe.payment_intents())
+
+    call_command("seed_demo", verbosity=0)
+
+    assert [
+        m.objects.count()
+        for m in (User, Organization, Membership, Subscription, Order, PaymentMethod)
+    ] == counts
+    assert len(localstripe.payment_intents()) == charges
+
+
+def test_it_refuses_to_run_with_debug_off(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", verbosity=0)
+    assert not User.objects.exists()

@@ -1,0 +1,35 @@
+"""Staff in the groups the data migration creates (made again after a transactional test
+flushed them), for support and billing tests."""
+
+from __future__ import annotations
+
+import importlib
+
+from django.contrib.auth.models import Group, Permission
+
+from membership.models import User
+from tests.plugins.people import PASSWORD
+
+GROUPS = importlib.import_module("support.migrations.0003_staff_groups").GROUPS
+
+
+def staff_group(name: str) -> Group:
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        for app_label, codename in GROUPS[name]:
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    return group
+
+
+def billing_specialist_create() -> User:
+    """Bill, a billing specialist: may cancel subscriptions and refund."""
+    user = User.objects.create_user(
+        email="billing@partnerportal.example",
+        password=PASSWORD,
+        full_name="Bill Specialist",
+        is_staff=True,
+    )
+    user.groups.add(staff_group("Billing specialist"))
+    return user
