@@ -412,6 +412,14 @@ class SubscriptionAdmin(admin.ModelAdmin):
             and obj.status == SubscriptionStatus.PAST_DUE
             and self.has_change_permission(request, obj)
         )
+        # The cancel page comes from billing.cancellations_admin (see the hook above).
+        cancel_permission = _hooked(cancellations_admin, "CANCEL_PERMISSION", None)
+        context["can_cancel"] = (
+            obj is not None
+            and obj.is_live
+            and cancel_permission is not None
+            and request.user.has_perm(cancel_permission)
+        )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 

@@ -333,10 +333,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Replace Django's own handlers (plain text in DEBUG, mail_admins) with the JSON line.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Drop Django's own handlers (plain text in DEBUG, mail_admins): records go up to the
+        # root's JSON handler like everyone else's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         # runserver's access log duplicates partnerportal.request.
-        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
         "axes": {"level": "WARNING"},
         "celery": {"level": "INFO"},
         # The Stripe SDK logs every request at INFO; our own lines say what matters.

@@ -44,17 +44,24 @@ class AvailableOffer:
     blocker: str | None  # why the organization cannot buy it now; None when it can
 
 
-def purchase_blockers(*, organization: Organization, offers: list[Offer]) -> dict[int, str | None]:
-    """``purchase_blocker`` for many offers at once, in one query (prices must be prefetched).
+def purchase_blockers(
+    *,
+    organization: Organization,
+    offers: list[Offer],
+    live_offer_ids: set[int] | None = None,
+) -> dict[int, str | None]:
+    """``purchase_blocker`` for many offers at once (prices must be prefetched).
 
     The same rules and messages as ``billing.selectors.subscriptions.purchase_blocker``;
-    ``tests/billing/test_offers_views.py`` checks that both agree.
+    ``tests/billing/test_offers_views.py`` checks that both agree. ``live_offer_ids`` (the offers
+    the organization holds a live subscription to) saves the one query this makes otherwise.
     """
-    live_offer_ids = set(
-        Subscription.objects.filter(
-            organization=organization, status__in=LIVE_STATUSES
-        ).values_list("offer_id", flat=True)
-    )
+    if live_offer_ids is None:
+        live_offer_ids = set(
+            Subscription.objects.filter(
+                organization=organization, status__in=LIVE_STATUSES
+            ).values_list("offer_id", flat=True)
+        )
     blockers: dict[int, str | None] = {}
     for offer in offers:
         if not organization.is_network_member:
@@ -71,10 +78,23 @@ def purchase_blockers(*, organization: Organization, offers: list[Offer]) -> dic
     return blockers
 
 
-def available_offers(*, organization: Organization) -> list[AvailableOffer]:
+@dataclass(frozen=True)
+class OffersPage:
+    available: list[AvailableOffer]
+    purchased: list[Subscription]  # live ones first, then the most recent
+
+
+def offers_page(*, organization: Organization) -> OffersPage:
+    """Partnership > Offers in four queries, whatever the number of offers and subscriptions."""
+    purchased = list(subscriptions_for_organization(organization=organization))
+    purchased.sort(key=lambda s: not s.is_live)  # stable: keeps the newest-first order
     offers = list(offers_on_sale())
-    blockers = purchase_blockers(organization=organization, offers=offers)
-    return [
+    blockers = purchase_blockers(
+        organization=organization,
+        offers=offers,
+        live_offer_ids={s.offer_id for s in purchased if s.is_live},
+    )
+    available = [
         AvailableOffer(
             offer=offer,
             price=offer_price(offer=offer, currency=organization.currency),
@@ -82,13 +102,7 @@ def available_offers(*, organization: Organization) -> list[AvailableOffer]:
         )
         for offer in offers
     ]
-
-
-def purchased_offers(*, organization: Organization) -> list[Subscription]:
-    """The organization's subscriptions, live ones first, then the most recent."""
-    subscriptions = list(subscriptions_for_organization(organization=organization))
-    subscriptions.sort(key=lambda s: s.status not in LIVE_STATUSES)  # stable: keeps the date order
-    return subscriptions
+    return OffersPage(available=available, purchased=purchased)
 
 
 def offer_for_checkout(*, offer_id: int) -> Offer | None:

@@ -92,7 +92,9 @@ def _windows(subscription: Subscription) -> list[tuple[str, dt.date, dt.date]]:
         for days, start, end in zip(firsts, starts, ends, strict=True)
         if days in EXPIRY_KINDS
     ]
-    windows.append((ReminderKind.GRACE_STARTED, anniversary, grace_ending - day))
+    if subscription.status != SubscriptionStatus.PAST_DUE:
+        # Past due: auto-renew was on at the anniversary and the failure notice said it all.
+        windows.append((ReminderKind.GRACE_STARTED, anniversary, grace_ending - day))
     windows.append((ReminderKind.GRACE_ENDING, grace_ending, last_grace_day))
     return windows
 

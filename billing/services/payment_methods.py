@@ -77,10 +77,8 @@ def card_setup_start(*, organization: Organization) -> tuple[str, str]:
         ) from error
 
 
-def _verified_card(
-    *, organization: Organization, setup_intent_id: str
-) -> stripe_gateway.CardDetails:
-    """Read the SetupIntent back from Stripe and make sure it saved a card for this customer."""
+def _verified_payment_method_id(*, organization: Organization, setup_intent_id: str) -> str:
+    """Read the SetupIntent back from Stripe: it must have saved a card for this customer."""
     customer_id = organization.stripe_customer_id
     if not setup_intent_id or not customer_id:
         raise ValidationError(
@@ -101,7 +99,15 @@ def _verified_card(
         raise ValidationError(
             _("Your card was not confirmed. Please enter it again."), code="not_confirmed"
         )
-    card = stripe_gateway.payment_method_retrieve(intent["payment_method"])
+    return intent["payment_method"]
+
+
+def _attached_card(
+    *, organization: Organization, payment_method_id: str
+) -> stripe_gateway.CardDetails:
+    """The card's details, attached to the organization's customer."""
+    customer_id = organization.stripe_customer_id
+    card = stripe_gateway.payment_method_retrieve(payment_method_id)
     if card.customer is None:
         # Confirming a SetupIntent does not always attach the card (localstripe never does):
         # attach it here, now that we know it is this customer's.
@@ -130,7 +136,14 @@ def payment_method_save(
     """
     organization.refresh_from_db(fields=["stripe_customer_id"])
     try:
-        card = _verified_card(organization=organization, setup_intent_id=setup_intent_id)
+        payment_method_id = _verified_payment_method_id(
+            organization=organization, setup_intent_id=setup_intent_id
+        )
+        existing = PaymentMethod.objects.filter(stripe_payment_method_id=payment_method_id).first()
+        if existing is not None:
+            # A reload or a second click: saved already, nothing more to ask Stripe.
+            return _already_saved(existing, organization=organization)
+        card = _attached_card(organization=organization, payment_method_id=payment_method_id)
     except stripe_gateway.StripeUnavailable as error:
         raise _unavailable() from error
     except stripe_gateway.StripeRequestError as error:
@@ -138,9 +151,6 @@ def payment_method_save(
             _("Your card could not be saved. Please enter it again."), code="stripe_error"
         ) from error
 
-    existing = PaymentMethod.objects.filter(stripe_payment_method_id=card.id).first()
-    if existing is not None:
-        return _already_saved(existing, organization=organization)
     try:
         with transaction.atomic():
             # Serialises default selection between two cards added at the same moment.

@@ -29,7 +29,10 @@ def subscription_auto_renew_off(
             organization=subscription.organization,
             actor=actor,
             target=str(subscription.offer),
-            detail={"subscription": subscription.pk, "expires_on": str(subscription.current_term_end)},
+            detail={
+                "subscription": subscription.pk,
+                "expires_on": str(subscription.current_term_end),
+            },
             ip_address=ip_address,
         )
     return subscription

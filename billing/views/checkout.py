@@ -129,7 +129,7 @@ def wizard_detour(wizard: Wizard, step: str) -> HttpResponse | None:
         order=order, terms=terms_current(offer=order.offer)
     ):
         return redirect(wizard.urls["terms"])
-    if step == "review" and order.payment_method_id is None:
+    if step == "review" and (order.payment_method is None or order.payment_method.removed_at):
         return redirect(wizard.urls["payment"])
     return None
 

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from billing.selectors.checkout import available_offers, purchased_offers
+from billing.selectors.checkout import offers_page
 from membership.access import member_required
 from membership.permissions import Action, roles_allow
 
@@ -23,9 +23,10 @@ def offers(request: HttpRequest) -> HttpResponse:
             "Only a Global admin or an MPN partner admin of your organization can subscribe. "
             "Ask one of them, or ask a Global admin to give you the role."
         )
+    page = offers_page(organization=organization)
     context = {
-        "available": available_offers(organization=organization),
-        "purchased": purchased_offers(organization=organization),
+        "available": page.available,
+        "purchased": page.purchased,
         "may_purchase": may_purchase,
         "role_reason": role_reason,
     }

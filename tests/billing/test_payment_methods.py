@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus, PaymentMethod
@@ -305,43 +302,29 @@ def test_a_card_being_charged_cannot_be_removed(localstripe, contoso, offer, bea
     assert card.removed_at is None
 
 
-def test_a_double_submitted_card_is_saved_once(
-    localstripe, transactional_db, contoso, bea, monkeypatch
-):
-    # Two requests with the same SetupIntent (a double click that got past the disabled button):
-    # both pass every Stripe check before either writes, then race on the insert.
+def test_a_double_submitted_card_is_saved_once(localstripe, contoso, bea, monkeypatch):
+    # Two requests with the same SetupIntent (a double click that got past the disabled button),
+    # interleaved at the worst moment: the second saves the card while the first is between
+    # "not saved yet" and its own insert. The first must then return the second's card.
     setup_intent_id = confirmed_setup_intent(localstripe, contoso, CARD_OK)
-    both_checked = threading.Barrier(2, timeout=10)
     retrieve = stripe_gateway.payment_method_retrieve
+    second_request = []
 
-    def retrieve_then_wait(payment_method_id):
-        card = retrieve(payment_method_id)
-        both_checked.wait()
-        return card
-
-    monkeypatch.setattr(stripe_gateway, "payment_method_retrieve", retrieve_then_wait)
-    saved, errors = [], []
-
-    def submit():
-        try:
-            organization = Organization.objects.get(pk=contoso.pk)
-            saved.append(
-                payment_method_save(
-                    organization=organization, setup_intent_id=setup_intent_id, actor=bea
-                ).pk
+    def retrieve_while_the_other_request_saves(payment_method_id):
+        if not second_request:
+            second_request.append(None)
+            second_request[0] = payment_method_save(
+                organization=Organization.objects.get(pk=contoso.pk),
+                setup_intent_id=setup_intent_id,
+                actor=bea,
             )
-        except Exception as error:  # reported below, with the thread's own failure
-            errors.append(error)
-        finally:
-            connection.close()
+        return retrieve(payment_method_id)
 
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    monkeypatch.setattr(
+        stripe_gateway, "payment_method_retrieve", retrieve_while_the_other_request_saves
+    )
+    first = payment_method_save(organization=contoso, setup_intent_id=setup_intent_id, actor=bea)
 
-    assert errors == []
-    assert len(saved) == 2 and saved[0] == saved[1]
+    assert first == second_request[0]
     assert PaymentMethod.objects.filter(organization=contoso).count() == 1
     assert AuditEvent.objects.filter(action=AuditEvent.Action.PAYMENT_METHOD_ADDED).count() == 1

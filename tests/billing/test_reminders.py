@@ -203,3 +203,13 @@ def test_two_workers_claiming_the_same_reminder_send_it_once(contoso, offer, peo
 
     assert sorted(claims) == [False, True]
     assert ReminderSent.objects.count() == 1
+
+
+def test_a_past_due_subscription_turned_off_gets_no_anniversary_notice_but_the_last_call(
+    localstripe, contoso, offer, people, mailoutbox
+):
+    """Its renewal failed (the partner was told), then auto-renew was turned off in the grace."""
+    subscription_due_on(contoso, offer, ANNIVERSARY, card=None, auto_renew=False, status="past_due")
+
+    assert sum(send_on(ANNIVERSARY + dt.timedelta(days=2)).values()) == 0
+    assert send_on(ANNIVERSARY + dt.timedelta(days=23)) == {ReminderKind.GRACE_ENDING: 1}

@@ -187,3 +187,25 @@ def test_every_billing_model_has_a_staff_list(past_due, login, root, model):
     response = login(root).get(url, {"q": "Contoso"} if model is not StripeEvent else {})
 
     assert response.status_code == 200
+
+
+def test_the_subscription_page_offers_the_cancellation_staff_may_do(past_due, login, root):
+    page = login(root).get(change_url(past_due)).content.decode()
+
+    assert reverse("admin:billing_subscription_cancel", args=[past_due.pk]) in page
+    assert 'value="subscription_cancel_action"' in page or "Cancel subscription" in page
+
+
+def test_the_anniversary_filter_finds_subscriptions_in_their_grace_window(
+    localstripe, past_due, fabrikam, offer, login, root
+):
+    later = subscription_due_on(fabrikam, offer, ANNIVERSARY + dt.timedelta(days=20), card=None)
+    changelist = reverse("admin:billing_subscription_changelist")
+    client = login(root)
+    clock.set_now(moment(ANNIVERSARY + dt.timedelta(days=3)))
+
+    in_grace = client.get(changelist, {"anniversary": "grace"}).context["cl"].result_list
+    coming = client.get(changelist, {"anniversary": "next_30"}).context["cl"].result_list
+
+    assert [s.pk for s in in_grace] == [past_due.pk]
+    assert [s.pk for s in coming] == [later.pk]

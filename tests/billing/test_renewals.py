@@ -392,3 +392,23 @@ def test_expiry_ends_the_subscription_and_its_benefits(
     assert ReminderSent.objects.filter(kind=ReminderKind.EXPIRED).count() == 1
     assert subscriptions_expire(today=last_day_of_grace + dt.timedelta(days=2)) == []
     assert len(mailoutbox) == 2
+
+
+def test_a_mail_server_failure_does_not_undo_the_renewal(
+    localstripe, contoso, offer, buyers, mailoutbox, monkeypatch, caplog
+):
+    def mail_server_down(**kwargs):
+        raise ConnectionRefusedError("SMTP server down")
+
+    monkeypatch.setattr("billing.emails.email_renewal_receipt", mail_server_down)
+    subscription = subscription_due_on(contoso, offer, ANNIVERSARY, card=card_on_file(contoso))
+    clock.set_now(moment(ANNIVERSARY))
+
+    result = renew(subscription)
+
+    assert result.outcome == RenewalOutcome.RENEWED
+    subscription.refresh_from_db()
+    assert subscription.term_number == 2
+    assert ReminderSent.objects.filter(kind=ReminderKind.RENEWAL_RECEIPT).count() == 1
+    assert "renewal_receipt for subscription" in caplog.text
+    assert mailoutbox == []

@@ -32,13 +32,9 @@ from tests.plugins.people import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-# Every browser test needs localstripe before the live server: the server's security headers
-# allow Stripe.js from the Stripe origin configured when it starts.
-pytestmark = pytest.mark.usefixtures("localstripe")
-
-
 @pytest.fixture
 def base_url(localstripe, live_server, transactional_db) -> str:
+    """The live server, with the portal's Stripe settings pointing at the session's localstripe."""
     return live_server.url
 
 
@@ -126,7 +122,9 @@ def test_subscribe_with_a_card_and_see_it_under_purchased_offers(
     expect(page.get_by_test_id("order-price")).to_contain_text("$475.00")
     expect(page.get_by_test_id("order-card")).to_have_text("Visa •••• 4242")
     expect(page.get_by_text("Your credit card will be charged immediately.")).to_be_visible()
-    expect(page.get_by_text(re.compile("renew automatically each year on this date"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile("renew automatically each year on this date"))
+    ).to_be_visible()
     shot(page, "05-review.png")
     page.get_by_role("button", name="Purchase").dblclick()  # an impatient double click
 
@@ -242,9 +240,7 @@ def test_turn_off_auto_renew_and_find_no_way_to_turn_it_back_on(
     expect(actions.get_by_text(re.compile("turn on", re.IGNORECASE))).to_have_count(0)
     expect(actions.get_by_role("button", name="Renew subscription")).to_be_disabled()
     opens = anniversary - dt.timedelta(days=90)
-    expect(page.get_by_test_id("renewal-window")).to_contain_text(
-        f"Renewal opens on {opens:%b}"
-    )
+    expect(page.get_by_test_id("renewal-window")).to_contain_text(f"Renewal opens on {opens:%b}")
     shot(page, "12-auto-renew-off.png")
     subscription.refresh_from_db()
     assert (subscription.auto_renew, subscription.auto_renew_locked) == (False, True)

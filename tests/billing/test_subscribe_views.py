@@ -505,3 +505,15 @@ def test_confirmed_page_of_an_unpaid_order_is_not_shown(login, bob, contoso, off
     response = client.get(reverse("billing:order_confirmed", args=[order.pk]), follow=True)
 
     assert "Your order is confirmed." not in response.content.decode()
+
+
+def test_review_with_a_card_removed_meanwhile_asks_for_another(login, bob, contoso, offer):
+    card = make_card(contoso)
+    client = login(bob)
+    ready_to_buy(client, contoso, offer, card)
+    card.removed_at = NOW
+    card.save()
+
+    response = client.get(review_url(offer))
+
+    assert response["Location"] == payment_url(offer)

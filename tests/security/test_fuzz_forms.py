@@ -7,7 +7,7 @@ ids of another organization's objects, and fields the browser must never decide 
 currency, organization…). Properties:
 - no server error, whatever is posted;
 - when the portal does not accept the input (the form comes back, a 4xx, or an error message),
-  nothing in the database changed;
+  nothing in the database changed, and the page says why (form errors or an error message);
 - amounts and currencies of orders always come from the offer's price, never from the browser.
 The webhook gets unsigned and wrongly signed bodies (400, nothing stored) and validly signed
 events of random shape (never a crash).
@@ -218,6 +218,15 @@ def refused(response) -> bool:
     return bool(errors)
 
 
+def says_why(response) -> bool:
+    """A refusal the person can act on: the form's errors, an error message, or a 4xx page."""
+    if response.status_code in (403, 404, 405, 410, 413, 429):
+        return True
+    if response.status_code == 302:
+        return True  # refused() only counts a redirect carrying an error message
+    return b"errorlist" in response.content or b'class="message error' in response.content
+
+
 def _url(route: Route, world: World) -> str:
     return reverse(route.name, kwargs=RULES[route.name].url_kwargs(world))
 
@@ -249,6 +258,7 @@ def test_generated_input_never_breaks_a_form(name: str, world: World, login) -> 
             assert snapshot_difference(before, database_snapshot()) == [], (
                 f"{name} refused {data!r} ({response.status_code}) but changed the database"
             )
+            assert says_why(response), f"{name} refused {data!r} without saying why"
         assert prices_come_from_the_catalog() == []
 
     post_generated()
@@ -378,3 +388,30 @@ def test_the_webhook_survives_any_signed_event(world: World, settings) -> None:
         assert prices_come_from_the_catalog() == []
 
     post_signed()
+
+
+# --- the signed-out forms -----------------------------------------------------------------------
+
+SIGNED_OUT_FORMS = {
+    "/accounts/login/": ("username", "password", "next"),
+    "/accounts/password-reset/": ("email",),
+    "/account/language/": ("language", "next"),
+}
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(sorted(SIGNED_OUT_FORMS)),
+    values=st.lists(garbage | st.emails().map(str), min_size=3, max_size=3),
+    token=st.text(
+        alphabet=st.characters(codec="ascii", exclude_characters="/?#%"), min_size=1, max_size=60
+    ),
+)
+def test_signed_out_forms_and_links_never_break(path: str, values: list, token: str, db) -> None:
+    fields = SIGNED_OUT_FORMS[path]
+    response = Client().post(path, dict(zip(fields, values, strict=False)))
+    assert response.status_code < 500
+
+    # Links with tokens: a password reset and an invitation, with made-up tokens.
+    assert Client().get(f"/accounts/reset/{token}/{token}/").status_code < 500
+    assert Client().get(f"/invitations/{token}/").status_code < 500

@@ -9,7 +9,7 @@ from django.core import mail
 from support.models import CannedReply, Message, RequestChange
 from support.services import service_request_set_status, service_request_staff_message
 from tests.support.admin_forms import form_data
-from tests.support.files import PNG, upload
+from tests.support.files import PDF, PNG, upload
 
 
 def case_url(case) -> str:
@@ -198,3 +198,26 @@ def test_agents_cannot_cancel_subscriptions(login, support_agent, case):
         f"/admin/support/servicerequest/{case.pk}/cancel-subscription/"
     )
     assert response.status_code == 403
+
+
+def test_a_reply_may_carry_files_the_partner_can_download(login, support_agent, bob, case):
+    client = login(support_agent)
+    data = form_data(client.get(case_url(case)).content.decode(), "servicerequest_form")
+    prefix = next(k for k in data if k.endswith("-body")).rsplit("-", 1)[0]
+    data.update(
+        {
+            f"{prefix}-body": "Here is the corrected invoice.",
+            f"{prefix}-kind": "public",
+            f"{prefix}-attachments": upload("corrected.pdf", PDF),
+        }
+    )
+
+    client.post(case_url(case), data)
+
+    attachment = case.attachments.get(message__isnull=False)
+    assert (attachment.original_name, attachment.content_type) == (
+        "corrected.pdf",
+        "application/pdf",
+    )
+    download = login(bob).get(f"/support/requests/{case.pk}/files/{attachment.pk}/")
+    assert download.status_code == 200

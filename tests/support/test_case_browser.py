@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from support.models import Message, RecommendedSolution, ServiceRequest
+from support.models import CannedReply, Message, RecommendedSolution, ServiceRequest
 from tests.support.browser_helpers import (
     partner_sign_in,
     partner_sign_out,
@@ -26,6 +26,7 @@ def test_a_case_from_filing_to_the_partners_answer(
         title="The portal doesn't load or looks wrong",
         body="Reload the page, then try a private window.",
     )
+    CannedReply.objects.create(title="Ask for the browser", body="Which browser do you use?")
     screenshot = tmp_path / "blank-offers-page.png"
     screenshot.write_bytes(PNG)
     base = live_server.url
@@ -56,7 +57,8 @@ def test_a_case_from_filing_to_the_partners_answer(
     staff_sign_in(page, base, support_agent.email)
     staff_open_case(page, base, number)
     expect(page.get_by_role("link", name="blank-offers-page.png")).to_be_visible()
-    page.get_by_role("textbox", name="Message:").fill("Which browser do you use?")
+    page.get_by_role("combobox", name="Canned reply").select_option(label="Ask for the browser")
+    expect(page.get_by_role("textbox", name="Message:")).to_have_value("Which browser do you use?")
     page.get_by_role("button", name="Save and continue editing").click()
     page.get_by_role("textbox", name="Message:").fill("Probably the CDN cache again.")
     page.get_by_role("radio", name="Internal note — staff only, never shown to the partner").check()
