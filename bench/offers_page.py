@@ -348,8 +348,7 @@ def main() -> None:
                 )
     finally:
         process_stop(server)
-        if "sqlite" in env["DATABASE_URL"]:
-            shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(workdir, ignore_errors=True)  # kept, with gunicorn.log, when a run fails
 
     database = env["DATABASE_URL"].split("://")[0]
     print(

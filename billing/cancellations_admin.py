@@ -8,7 +8,9 @@ Support's case page uses the same form and template, so every door looks and beh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -140,10 +142,29 @@ def cancellation_message(outcome: CancellationOutcome) -> str:
     return text
 
 
-def cancel_page_context(
-    request: HttpRequest, *, model_admin: admin.ModelAdmin, subscription: Subscription, form, quote
-) -> dict:
-    return {
+def cancel_page(
+    request: HttpRequest,
+    *,
+    model_admin: admin.ModelAdmin,
+    subscription: Subscription,
+    data,
+    cancel: Callable[..., CancellationOutcome],
+    done: Callable[[], HttpResponse | None],
+    extra_context: dict,
+) -> HttpResponse | None:
+    """The cancel form for ``subscription`` with its refund quote. A valid submission calls
+    ``cancel`` with the form's arguments, tells staff what happened and returns ``done()``."""
+    quote = refund_quote(subscription=subscription)
+    form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
+    if form.is_bound and form.is_valid():
+        try:
+            outcome = cancel(**form.service_arguments())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            model_admin.message_user(request, cancellation_message(outcome), messages.SUCCESS)
+            return done()
+    context = {
         **model_admin.admin_site.each_context(request),
         "title": _("Cancel subscription"),
         "opts": model_admin.model._meta,
@@ -151,7 +172,9 @@ def cancel_page_context(
         "form": form,
         "quote": quote,
         "media": model_admin.media + form.media,
+        **extra_context,
     }
+    return TemplateResponse(request, CANCEL_TEMPLATE, context)
 
 
 @admin.action(description=gettext_lazy("Cancel subscription…"))
@@ -166,27 +189,18 @@ def subscription_cancel_action(
         model_admin.message_user(request, _("Select one subscription to cancel."), messages.WARNING)
         return None
     subscription = queryset.select_related("organization", "offer").get()
-    quote = refund_quote(subscription=subscription)
-    data = request.POST if "confirm" in request.POST else None
-    form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
-    if form.is_bound and form.is_valid():
-        try:
-            outcome = subscription_cancel(
-                subscription=subscription, actor=request.user, **form.service_arguments()
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            model_admin.message_user(request, cancellation_message(outcome), messages.SUCCESS)
-            return None
-    context = cancel_page_context(
-        request, model_admin=model_admin, subscription=subscription, form=form, quote=quote
+    return cancel_page(
+        request,
+        model_admin=model_admin,
+        subscription=subscription,
+        data=request.POST if "confirm" in request.POST else None,
+        cancel=partial(subscription_cancel, subscription=subscription, actor=request.user),
+        done=lambda: None,  # back to the list, with the message
+        extra_context={
+            "action_name": "subscription_cancel_action",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
     )
-    context |= {
-        "action_name": "subscription_cancel_action",
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, CANCEL_TEMPLATE, context)
 
 
 SUBSCRIPTION_ACTIONS = [subscription_cancel_action]
@@ -205,24 +219,15 @@ def subscription_cancel_view(
     ):
         raise PermissionDenied
     back_url = reverse("admin:billing_subscription_change", args=[subscription.pk])
-    quote = refund_quote(subscription=subscription)
-    data = request.POST if request.method == "POST" else None
-    form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
-    if form.is_bound and form.is_valid():
-        try:
-            outcome = subscription_cancel(
-                subscription=subscription, actor=request.user, **form.service_arguments()
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            model_admin.message_user(request, cancellation_message(outcome), messages.SUCCESS)
-            return HttpResponseRedirect(back_url)
-    context = cancel_page_context(
-        request, model_admin=model_admin, subscription=subscription, form=form, quote=quote
+    return cancel_page(
+        request,
+        model_admin=model_admin,
+        subscription=subscription,
+        data=request.POST if request.method == "POST" else None,
+        cancel=partial(subscription_cancel, subscription=subscription, actor=request.user),
+        done=lambda: HttpResponseRedirect(back_url),
+        extra_context={"original": subscription, "back_url": back_url},
     )
-    context |= {"original": subscription, "back_url": back_url}
-    return TemplateResponse(request, CANCEL_TEMPLATE, context)
 
 
 def subscription_admin_urls(model_admin: admin.ModelAdmin) -> list[URLPattern]:

@@ -297,6 +297,11 @@ SUPPORT_ATTACHMENT_TYPES = (
     "text/csv",
 )
 INVITATION_VALID_DAYS = 7
+# The seller printed on invoices (billing/views/orders.py).
+SELLER_NAME = env.str("SELLER_NAME", default="Partner Portal")
+SELLER_ADDRESS = env.str(
+    "SELLER_ADDRESS", default="One Microsoft Way\nRedmond, WA 98052\nUnited States", multiline=True
+)
 
 # Security headers and cookies; production values are enforced when DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from membership.access import get_for_organization_or_404, member_required
 from membership.models import Role
-from membership.permissions import Action, roles_allow, roles_that_allow
-from membership.selectors import organization_people_who_may
+from membership.permissions import Action, roles_that_allow
+from membership.selectors import organization_people_who_may, user_may
 from support.forms import IssueTypeForm, ReplyForm, ServiceRequestForm
 from support.models import Attachment, IssueType, RequestStatus, ServiceRequest
 from support.selectors import (
@@ -46,7 +46,7 @@ def _get_service_request(request: HttpRequest, pk: int) -> ServiceRequest:
 
 def _may_file(request: HttpRequest) -> bool:
     membership = getattr(request, "membership", None)
-    return membership is not None and roles_allow(membership.role_set, Action.FILE_SUPPORT_REQUESTS)
+    return user_may(membership=membership, action=Action.FILE_SUPPORT_REQUESTS)
 
 
 def _why_not_allowed(request: HttpRequest) -> dict:

@@ -81,12 +81,18 @@ def refund_quote(*, subscription: Subscription, now: dt.datetime | None = None) 
         software_activation(subscription=subscription, term_number=order.term_number) is not None
     )
     # One refund per order (a unique row): a refund in progress or done leaves nothing to refund.
-    already_refunded = Refund.objects.filter(order=order).exists() or order.refunded_amount > 0
+    refund = Refund.objects.filter(order=order).first()
+    already_refunded = refund is not None or order.refunded_amount > 0
     can_refund = bool(order.stripe_payment_intent_id) and not already_refunded
     remaining = order.amount - order.refunded_amount if can_refund else 0
     eligible = can_refund and within_window and not software
     charged = format_money(order.amount, order.currency)
-    if already_refunded:
+    if refund is not None and not refund.stripe_refund_id:
+        explanation = _(
+            "A refund of this charge (refund %(refund)s) is in progress, or Stripe did not "
+            "answer it: check payment %(payment)s in Stripe before refunding anything else."
+        ) % {"refund": refund.pk, "payment": order.stripe_payment_intent_id}
+    elif already_refunded:
         explanation = _("This charge has already been refunded.")
     elif not order.stripe_payment_intent_id:
         explanation = _("This charge was not paid through Stripe, so it cannot be refunded here.")

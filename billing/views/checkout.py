@@ -87,11 +87,6 @@ def wizard_for(order: Order) -> Wizard:
     return Wizard(order=order, urls=urls, close_url=close_url)
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as our server sees it (the proxy sets REMOTE_ADDR in production)."""
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def card_entry_or_none(request: HttpRequest) -> dict | None:
     """A fresh SetupIntent for the card-entry partial; None (and a message) if Stripe is down."""
     try:

@@ -20,7 +20,6 @@ from billing.selectors.checkout import renewal_order_open, subscriptions_for_pag
 from billing.selectors.subscriptions import renewal_blocker, term_dates
 from billing.services.checkout import checkout_accept_terms, renewal_start
 from billing.views.checkout import (
-    client_ip,
     payment_step,
     review_step,
     wizard_context,
@@ -31,6 +30,7 @@ from billing.views.checkout import (
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
 from offers.selectors import offer_price, terms_current
+from partnerportal.middleware import client_ip
 
 
 def _subscription_and_order(

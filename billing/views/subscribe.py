@@ -18,7 +18,6 @@ from billing.selectors.checkout import offer_for_checkout, purchase_order_open
 from billing.selectors.subscriptions import purchase_blocker
 from billing.services.checkout import checkout_purchase_start
 from billing.views.checkout import (
-    client_ip,
     payment_step,
     review_step,
     wizard_detour,
@@ -29,6 +28,7 @@ from membership.access import member_required
 from membership.permissions import Action
 from offers.models import Offer
 from offers.selectors import terms_current
+from partnerportal.middleware import client_ip
 
 
 def _offer_or_404(offer_id: int) -> Offer:

@@ -23,9 +23,10 @@ from billing.selectors.checkout import (
     subscriptions_for_pages,
 )
 from billing.services import subscription_changes
-from billing.views.checkout import card_entry_or_none, client_ip
+from billing.views.checkout import card_entry_or_none
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
+from partnerportal.middleware import client_ip
 
 
 def _subscription_or_404(request: HttpRequest, subscription_id: int) -> Subscription:

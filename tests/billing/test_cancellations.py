@@ -354,7 +354,9 @@ def test_when_stripe_does_not_answer_the_claim_stays_and_blocks_another_refund(
     bought.refresh_from_db()
     assert bought.status == "active"
     assert Refund.objects.get().stripe_refund_id == ""
-    assert refund_quote(subscription=bought).max_amount == 0
+    quote = refund_quote(subscription=bought)
+    assert quote.max_amount == 0
+    assert "check payment" in quote.explanation
     with pytest.raises(ValidationError):
         subscription_cancel(
             subscription=bought,

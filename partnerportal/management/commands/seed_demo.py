@@ -57,11 +57,10 @@ class Command(BaseCommand):
             )
 
     def _support_articles(self) -> None:
-        try:
-            from support.demo import support_demo_articles
-        except ImportError:
-            return
+        from support.demo import support_demo_articles, support_demo_canned_replies
+
         support_demo_articles()
+        support_demo_canned_replies()
 
     def _product_keys(self, offer: Offer) -> None:
         benefit = Benefit.objects.get(offer=offer, code="windows-enterprise")

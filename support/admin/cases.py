@@ -1,4 +1,4 @@
-"""The staff's workplace: the case list, the case page, canned replies and articles.
+"""The case list and the case page.
 
 Every change goes through ``support.services`` so that it is kept in the case history and the
 partner is emailed when they should be; the admin never saves a case or a message itself.
@@ -6,8 +6,8 @@ partner is emailed when they should be; the admin never saves a case or a messag
 
 from __future__ import annotations
 
-import datetime as dt
 import re
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,39 +15,32 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from billing.cancellations_admin import (
-    CANCEL_TEMPLATE,
-    SubscriptionCancelForm,
-    cancel_page_context,
-    cancellation_message,
-)
+from billing.cancellations_admin import cancel_page
 from billing.models import LIVE_STATUSES
-from billing.selectors.cancellations import refund_quote
 from billing.services.cancellations import CANCEL_PERMISSION
 from membership.models import User
 from partnerportal import clock
-from support.forms import MultipleFileField
+from support.admin.filters import AssigneeFilter, ResponseDueFilter, StatusFilter
+from support.admin.inlines import (
+    ConversationInline,
+    HistoryInline,
+    NewMessageInline,
+    StaffMessageForm,
+    attachment_links,
+)
 from support.models import (
     CannedReply,
-    Message,
-    RecommendedSolution,
-    RequestChange,
     RequestStatus,
     ServiceRequest,
 )
 from support.selectors import (
-    change_summary,
-    response_due_soon,
-    response_overdue,
     service_requests_for_staff,
 )
 from support.services import (
@@ -71,216 +64,6 @@ STATUS_BUTTONS = [
 ]
 
 
-# Filters -------------------------------------------------------------------------------------
-
-
-class StatusFilter(admin.SimpleListFilter):
-    title = gettext_lazy("status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [("open", _("Open (not closed)")), *RequestStatus.choices]
-
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.exclude(status=RequestStatus.CLOSED)
-        if self.value() in RequestStatus.values:
-            return queryset.filter(status=self.value())
-        return queryset
-
-
-class AssigneeFilter(admin.SimpleListFilter):
-    title = gettext_lazy("assignee")
-    parameter_name = "assignee"
-
-    def lookups(self, request, model_admin):
-        staff = User.objects.filter(is_staff=True, is_active=True).order_by("email")
-        return [
-            ("me", _("Me")),
-            ("none", _("Unassigned")),
-            *((str(pk), email) for pk, email in staff.values_list("pk", "email")),
-        ]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "me":
-            return queryset.filter(assignee=request.user)
-        if value == "none":
-            return queryset.filter(assignee__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        return queryset
-
-
-class ResponseDueFilter(admin.SimpleListFilter):
-    title = gettext_lazy("first response")
-    parameter_name = "response"
-
-    def lookups(self, request, model_admin):
-        return [("soon", _("Due within 1 hour")), ("overdue", _("Overdue"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "soon":
-            return queryset.filter(response_due_soon(within=dt.timedelta(hours=1)))
-        if self.value() == "overdue":
-            return queryset.filter(response_overdue())
-        return queryset
-
-
-# Inlines -------------------------------------------------------------------------------------
-
-
-class ConversationInline(admin.TabularInline):
-    """Every message so far, read-only: what was said stays as it was said."""
-
-    model = Message
-    extra = 0
-    can_delete = False
-    verbose_name = gettext_lazy("message")
-    verbose_name_plural = gettext_lazy("Conversation")
-    fields = ["created_at", "author_label", "kind", "text", "files"]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("author")
-            .prefetch_related("attachments")
-            .order_by("created_at", "id")
-        )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=gettext_lazy("from"))
-    def author_label(self, message: Message) -> str:
-        return message.author.email if message.author else _("(deleted user)")
-
-    @admin.display(description=gettext_lazy("kind"))
-    def kind(self, message: Message) -> str:
-        if message.is_internal:
-            return format_html('<strong class="internal-note">{}</strong>', _("Internal note"))
-        if message.is_from_staff:
-            return _("Public reply")
-        return _("Partner")
-
-    @admin.display(description=gettext_lazy("message"))
-    def text(self, message: Message) -> str:
-        return format_html('<span class="case-message">{}</span>', message.body)
-
-    @admin.display(description=gettext_lazy("files"))
-    def files(self, message: Message) -> str:
-        return _attachment_links(message.request_id, message.attachments.all())
-
-
-class StaffMessageForm(forms.ModelForm):
-    PUBLIC, INTERNAL = "public", "internal"
-
-    canned_reply = forms.ModelChoiceField(
-        queryset=CannedReply.objects.all(),
-        required=False,
-        label=gettext_lazy("Canned reply"),
-        help_text=gettext_lazy("Fills in the text (used as is when you leave the text empty)."),
-    )
-    kind = forms.ChoiceField(
-        label=gettext_lazy("Send as"),
-        choices=[
-            (PUBLIC, gettext_lazy("Public reply — emailed to the requester and on their timeline")),
-            (INTERNAL, gettext_lazy("Internal note — staff only, never shown to the partner")),
-        ],
-        initial=PUBLIC,
-        widget=forms.RadioSelect,
-    )
-    attachments = MultipleFileField(label=gettext_lazy("Attachments"))
-
-    class Meta:
-        model = Message
-        fields = ["body"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 5, "cols": 80})}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["body"].required = False
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("body") and cleaned.get("canned_reply"):
-            cleaned["body"] = cleaned["canned_reply"].body
-        if not cleaned.get("body"):
-            self.add_error("body", _("Write a message or choose a canned reply."))
-        return cleaned
-
-
-class NewMessageInline(admin.StackedInline):
-    """One empty form under the conversation: a public reply or an internal note."""
-
-    model = Message
-    form = StaffMessageForm
-    extra = 1
-    max_num = 1
-    can_delete = False
-    verbose_name = gettext_lazy("new message")
-    verbose_name_plural = gettext_lazy("Reply or add an internal note")
-    fields = ["canned_reply", "body", "kind", "attachments"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).none()
-
-    def has_add_permission(self, request, obj=None):
-        return obj is not None and request.user.has_perm("support.add_message")
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class HistoryInline(admin.TabularInline):
-    model = RequestChange
-    extra = 0
-    can_delete = False
-    verbose_name_plural = gettext_lazy("History")
-    fields = ["created_at", "actor_label", "what", "is_public"]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor").order_by("created_at", "id")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=gettext_lazy("by"))
-    def actor_label(self, change: RequestChange) -> str:
-        return change.actor.email if change.actor else _("system")
-
-    @admin.display(description=gettext_lazy("change"))
-    def what(self, change: RequestChange) -> str:
-        return change_summary(change)
-
-
-def _attachment_links(request_id: int, attachments) -> str:
-    return format_html_join(
-        mark_safe("<br>"),  # noqa: S308 (a constant)
-        '<a href="{}">{}</a> ({})',
-        (
-            (
-                reverse("admin:support_servicerequest_attachment", args=[request_id, a.pk]),
-                a.original_name,
-                a.content_type,
-            )
-            for a in attachments
-        ),
-    )
-
-
-# The case ------------------------------------------------------------------------------------
-
-
 class CaseForm(forms.ModelForm):
     class Meta:
         model = ServiceRequest
@@ -294,19 +77,24 @@ class CaseForm(forms.ModelForm):
             ).order_by("email")
 
 
+def _short_time(moment) -> str:
+    """Compact enough for a column: ``2026-05-04 14:00`` (the admin's time zone)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(admin.ModelAdmin):
     form = CaseForm
     list_display = [
         "case_number",
         "title",
-        "organization",
+        "organization_name",
         "issue_type",
         "severity_code",
         "status_label",
-        "assignee",
+        "assignee_name",
         "response_due",
-        "last_activity_at",
+        "last_update",
         "public_messages",
     ]
     list_display_links = ["case_number", "title"]
@@ -412,12 +200,24 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("first response due"), ordering="first_response_due")
     def response_due(self, case: ServiceRequest) -> str:
-        due = timezone.localtime(case.first_response_due).strftime("%Y-%m-%d %H:%M")
+        due = _short_time(case.first_response_due)
         if case.first_responded_at is not None or case.status == RequestStatus.CLOSED:
             return format_html('<span class="case-answered">{} ✓</span>', due)
         if case.first_response_due < clock.now():
-            return format_html('<strong class="case-overdue">{} — {}</strong>', due, _("overdue"))
+            return format_html('<strong class="case-overdue">{}<br>{}</strong>', due, _("overdue"))
         return due
+
+    @admin.display(description=gettext_lazy("last update"), ordering="last_activity_at")
+    def last_update(self, case: ServiceRequest) -> str:
+        return _short_time(case.last_activity_at)
+
+    @admin.display(description=gettext_lazy("organization"), ordering="organization__name")
+    def organization_name(self, case: ServiceRequest) -> str:
+        return case.organization.name
+
+    @admin.display(description=gettext_lazy("assignee"), ordering="assignee__email")
+    def assignee_name(self, case: ServiceRequest) -> str:
+        return case.assignee.get_short_name() if case.assignee else "—"
 
     @admin.display(description=gettext_lazy("replies"), ordering="public_message_count")
     def public_messages(self, case: ServiceRequest) -> int:
@@ -454,7 +254,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("attachments"))
     def submission_files(self, case: ServiceRequest) -> str:
-        return _attachment_links(case.pk, case.attachments.filter(message__isnull=True)) or "—"
+        return attachment_links(case.pk, case.attachments.filter(message__isnull=True)) or "—"
 
     def has_add_permission(self, request):
         return False  # cases come from partners
@@ -576,28 +376,20 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             self.has_change_permission(request, case) and request.user.has_perm(CANCEL_PERMISSION)
         ):
             raise PermissionDenied
-        subscription = case.subscription
-        if subscription is None:
+        if case.subscription is None:
             self.message_user(request, _("This case has no subscription."), messages.ERROR)
             return HttpResponseRedirect(self._case_url(case))
-        quote = refund_quote(subscription=subscription)
-        data = request.POST if request.method == "POST" else None
-        form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
-        if form.is_bound and form.is_valid():
-            try:
-                outcome = service_request_cancel_subscription(
-                    service_request=case, actor=request.user, **form.service_arguments()
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                self.message_user(request, cancellation_message(outcome), messages.SUCCESS)
-                return HttpResponseRedirect(self._case_url(case))
-        context = cancel_page_context(
-            request, model_admin=self, subscription=subscription, form=form, quote=quote
+        return cancel_page(
+            request,
+            model_admin=self,
+            subscription=case.subscription,
+            data=request.POST if request.method == "POST" else None,
+            cancel=partial(
+                service_request_cancel_subscription, service_request=case, actor=request.user
+            ),
+            done=lambda: HttpResponseRedirect(self._case_url(case)),
+            extra_context={"original": case, "back_url": self._case_url(case)},
         )
-        context |= {"original": case, "back_url": self._case_url(case)}
-        return TemplateResponse(request, CANCEL_TEMPLATE, context)
 
     def attachment_view(self, request: HttpRequest, object_id: str, attachment_pk: int):
         case = self._case_or_404(request, object_id)
@@ -651,22 +443,3 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Close"), permissions=["change"])
     def close(self, request, queryset):
         self._bulk_status(request, queryset, RequestStatus.CLOSED)
-
-
-@admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
-    list_display = ["title", "preview"]
-    search_fields = ["title", "body"]
-
-    @admin.display(description=gettext_lazy("text"))
-    def preview(self, reply: CannedReply) -> str:
-        return reply.body[:120]
-
-
-@admin.register(RecommendedSolution)
-class RecommendedSolutionAdmin(admin.ModelAdmin):
-    list_display = ["title", "issue_type", "position"]
-    list_editable = ["position"]
-    list_filter = ["issue_type"]
-    search_fields = ["title", "title_es", "body"]
-    ordering = ["issue_type", "position", "id"]
