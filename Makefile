@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint migrations-check
+.PHONY: help venv run test lint migrations-check messages
 
 help:
 	@echo "make run               portal on http://127.0.0.1:8000/ with localstripe and a worker"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint              ruff check and ruff format --check"
 	@echo "make migrations-check  fail when a model change has no migration"
 	@echo "make venv              (re)build .venv when pyproject.toml changed"
+	@echo "make messages          extract strings into locale/es and compile the catalog (gettext)"
 
 venv: $(VENV_STAMP)
 
@@ -59,3 +60,12 @@ endif
 
 migrations-check: venv
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Translators' loop: extract new strings, translate them in locale/es/LC_MESSAGES/django.po, then
+# run it again to compile. The compiled .mo is committed, so a fresh clone shows Spanish without
+# gettext; tests/i18n/test_catalog.py fails when the .mo is stale or a message is untranslated.
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=bench --ignore=scripts --ignore=tests --ignore=docs
+
+messages: venv
+	DEBUG=1 $(BIN)/python manage.py makemessages -l es $(MESSAGES_IGNORE) --no-obsolete
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var

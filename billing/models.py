@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from membership.models import Currency, Organization
 from offers.models import Benefit, Offer, TermsAcceptance
@@ -145,7 +146,7 @@ class SubscriptionEvent(models.Model):
 
 
 class OrderKind(models.TextChoices):
-    PURCHASE = "purchase", _("Purchase")
+    PURCHASE = "purchase", pgettext_lazy("order kind", "Purchase")
     RENEWAL = "renewal", _("Renewal")
 
 

@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class UserManager(BaseUserManager["User"]):
@@ -253,7 +254,7 @@ class AuditEvent(models.Model):
         USER_REMOVED = "user_removed", _("User removed")
         ROLES_CHANGED = "roles_changed", _("Roles changed")
         PROFILE_CHANGED = "profile_changed", _("Organization profile changed")
-        PURCHASE = "purchase", _("Purchase")
+        PURCHASE = "purchase", pgettext_lazy("audit action", "Purchase")
         RENEWAL = "renewal", _("Renewal")
         AUTO_RENEW_OFF = "auto_renew_off", _("Auto-renew turned off")
         PAYMENT_METHOD_ADDED = "payment_method_added", _("Payment method added")
