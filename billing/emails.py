@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.urls import NoReverseMatch, reverse
 
 from billing.models import Order, ReminderKind, Subscription
+from billing.selectors.payments import payment_failure_reason
 from billing.selectors.renewals import grace_end
 from billing.selectors.subscriptions import term_dates
 from membership.models import User
@@ -143,7 +144,7 @@ def email_renewal_failed(
         context=_context(
             subscription,
             order=order,
-            reason=order.failure_message or order.failure_code,
+            reason=payment_failure_reason(code=order.failure_code, message=order.failure_message),
             needs_authentication=order.failure_code == "authentication_required",
             next_retry_on=order.next_retry_on if retrying else None,
         ),
