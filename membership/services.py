@@ -24,6 +24,7 @@ from membership.models import (
     User,
 )
 from partnerportal import clock
+from partnerportal.logging import client_ip_var
 
 
 def audit_record(
@@ -36,7 +37,10 @@ def audit_record(
     detail: dict | None = None,
     ip_address: str | None = None,
 ) -> AuditEvent:
-    """Record who did what, when and from where (shown read-only to staff in the admin)."""
+    """Record who did what, when and from where (shown read-only to staff in the admin).
+
+    Without ``ip_address``, the address of the current request's client is used (none in jobs).
+    """
     return AuditEvent.objects.create(
         action=action,
         organization=organization,
@@ -44,7 +48,7 @@ def audit_record(
         actor_label=actor_label or (actor.email if actor else ""),
         target=target[:200],
         detail=detail or {},
-        ip_address=ip_address,
+        ip_address=ip_address or client_ip_var.get(),
         created_at=clock.now(),
     )
 

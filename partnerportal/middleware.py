@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from partnerportal.logging import request_id_var
+from partnerportal.logging import client_ip_var, request_id_var
 
 logger = logging.getLogger("partnerportal.request")
 
@@ -79,6 +79,7 @@ class RequestLogMiddleware:
         # Cleared when the response is closed (``request_finished``), not here: Django logs
         # 4xx/5xx responses after the middleware returns, and those lines need the id too.
         request_id_var.set(request_id)
+        client_ip_var.set(request.client_ip)
         started = time.monotonic()
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
@@ -100,6 +101,7 @@ class RequestLogMiddleware:
 @receiver(request_finished, dispatch_uid="partnerportal.request_id_clear")
 def _request_id_clear(**kwargs: object) -> None:
     request_id_var.set("-")
+    client_ip_var.set(None)
 
 
 class RequestSizeLimitMiddleware:
