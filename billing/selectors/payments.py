@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-
 # Lazy: an email's context is built in the sender's language and rendered in the recipient's.
 REASONS = {
     "card_declined": _("Your card was declined."),
