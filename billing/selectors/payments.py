@@ -17,7 +17,7 @@ REASONS = {
         "Your bank asks you to confirm this payment. Renew by hand to authenticate."
     ),
     "payment_intent_authentication_failure": _(
-        "The card's authentication failed. Nothing was charged."
+        "Your card failed authentication. Nothing was charged."
     ),
 }
 
