@@ -26,8 +26,11 @@ from billing.models import (
 from partnerportal import clock
 
 # Our side or Stripe failed before anything reached the card (see ``payments.order_charge``):
-# not the partner's problem, so it is tried again at the next run, without an email.
+# not the partner's problem, so it is tried again at the next run, without an email, up to
+# QUICK_RETRIES times a day. More than that is no hiccup (Stripe refuses the request, the card
+# was deleted in Stripe): it is then a failure like a decline, emailed and retried on schedule.
 PROCESSING_ERROR = "processing_error"
+QUICK_RETRIES = 3
 # The subscription has no usable card: nothing to retry until the partner renews by hand.
 PAYMENT_METHOD_MISSING = "payment_method_missing"
 # Receipts and failure notices lost to a crash are still sent if the outcome is this recent.
@@ -60,11 +63,7 @@ def no_more_retries_marker(anniversary: dt.date) -> dt.date:
 
 def automatic_attempt_due(*, today: dt.date) -> Q:
     """On a pending or failed renewal order: an automatic attempt may be made today."""
-    return Q(retries_stopped=False) & (
-        Q(next_retry_on__isnull=True)
-        | Q(next_retry_on__lte=today)
-        | Q(failure_code=PROCESSING_ERROR)
-    )
+    return Q(retries_stopped=False) & (Q(next_retry_on__isnull=True) | Q(next_retry_on__lte=today))
 
 
 def automatic_renewal_blocker(*, subscription: Subscription, today: dt.date) -> str | None:
@@ -97,7 +96,7 @@ def renewals_due(*, today: dt.date) -> QuerySet[Subscription]:
     ).filter(
         ~Q(status__in=[OrderStatus.PENDING, OrderStatus.FAILED])
         | Q(retries_stopped=True)
-        | (Q(next_retry_on__gt=today) & ~Q(failure_code=PROCESSING_ERROR))
+        | Q(next_retry_on__gt=today)
     )
     return (
         Subscription.objects.filter(
@@ -117,13 +116,14 @@ def renewal_orders_to_follow_up(*, now: dt.datetime | None = None) -> list[Order
 
     Normally the job that made the attempt follows it up at once; these are the ones a crash, a
     timeout or a reconciliation left behind: a paid renewal without its receipt, a failed one
-    without its failure notice (and past-due state). Attempts made in the browser are not here:
+    without its failure notice (and past-due state), a processing error not yet retried. Attempts made in the browser are not here:
     the person paying saw the outcome on the page.
 
     Three plain queries (recent outcomes, their attempts, the emails already claimed) rather
     than one with four correlated subqueries: it runs every hour and usually finds nothing.
     """
-    since = (now or clock.now()) - FOLLOW_UP_WITHIN
+    now = now or clock.now()
+    since = now - FOLLOW_UP_WITHIN
     recent = list(
         Order.objects.filter(kind=OrderKind.RENEWAL, subscription__isnull=False)
         .filter(
@@ -163,11 +163,17 @@ def renewal_orders_to_follow_up(*, now: dt.datetime | None = None) -> list[Order
             ReminderKind.RENEWAL_FAILED,
             order.attempt_count,
         )
+        # A processing error already made due again (a quick retry) needs nothing more.
+        retried_soon = (
+            order.failure_code == PROCESSING_ERROR
+            and order.next_retry_on is not None
+            and order.next_retry_on <= now.date()
+        )
         if (
             order.subscription.status in LIVE_STATUSES
-            and order.failure_code != PROCESSING_ERROR
             and (latest is None or latest.off_session)  # None: failed with no card to charge
             and key not in told
+            and not retried_soon
         ):
             untold.append(order)
     return untold

@@ -412,3 +412,35 @@ def test_a_mail_server_failure_does_not_undo_the_renewal(
     assert ReminderSent.objects.filter(kind=ReminderKind.RENEWAL_RECEIPT).count() == 1
     assert "renewal_receipt for subscription" in caplog.text
     assert mailoutbox == []
+
+
+def test_a_request_stripe_keeps_refusing_becomes_a_failure_after_three_tries(
+    localstripe, contoso, offer, buyers, mailoutbox, monkeypatch
+):
+    """Not a hiccup (the card was deleted in Stripe): tried again a few times, then told."""
+
+    def refused(**kwargs):
+        raise stripe_gateway.StripeRequestError("No such PaymentMethod: 'pm_gone'")
+
+    monkeypatch.setattr(stripe_gateway, "payment_intent_create", refused)
+    subscription = subscription_due_on(contoso, offer, ANNIVERSARY, card=card_on_file(contoso))
+
+    outcomes = []
+    for hour in range(5):
+        clock.set_now(moment(ANNIVERSARY, dt.time(hour, 5)))
+        outcomes.append(renew(subscription).outcome)
+
+    assert outcomes == [
+        RenewalOutcome.PENDING,
+        RenewalOutcome.PENDING,
+        RenewalOutcome.FAILED,
+        RenewalOutcome.SKIPPED,
+        RenewalOutcome.SKIPPED,
+    ]
+    subscription.refresh_from_db()
+    assert subscription.status == "past_due"
+    order = Order.objects.get(subscription=subscription, kind="renewal")
+    assert (order.attempt_count, order.next_retry_on) == (3, ANNIVERSARY + dt.timedelta(days=1))
+    assert [m.subject for m in mailoutbox] == [
+        "We could not renew your Microsoft Action Pack subscription"
+    ] * 2
