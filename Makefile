@@ -49,7 +49,7 @@ run: venv
 test: venv
 	$(BIN)/python -m pytest $(ARGS)
 
-# RUFF_FORMAT_CHECK=no skips the format check (CI, until the whole repository is formatted).
+# RUFF_FORMAT_CHECK=no skips the format check (for a quick local lint of work in progress).
 RUFF_FORMAT_CHECK ?= yes
 
 lint: venv

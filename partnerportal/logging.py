@@ -16,7 +16,9 @@ from typing import Any
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 # The address of the person behind the current request (None in jobs), for audit records made
 # deep inside services without every signature carrying it.
-client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
+client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "client_ip", default=None
+)
 
 _SENSITIVE_NAMES = r"(?:password\d?|passwd|new_password\d|old_password|secret|token|cvc|cvv|card_number|number|authorization|api_key|client_secret)"
 

@@ -32,6 +32,7 @@ from tests.plugins.people import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
+
 @pytest.fixture
 def base_url(localstripe, live_server, transactional_db) -> str:
     """The live server, with the portal's Stripe settings pointing at the session's localstripe."""

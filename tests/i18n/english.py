@@ -30,7 +30,11 @@ def english_fragments() -> frozenset[str]:
             continue
         for fragment in _CUT.split(msgid):
             fragment = _SPACE.sub(" ", fragment).strip(" .,:;·—–-")
-            if len(fragment.split(" ")) >= 3 and len(fragment) >= 15 and fragment not in translation:
+            if (
+                len(fragment.split(" ")) >= 3
+                and len(fragment) >= 15
+                and fragment not in translation
+            ):
                 fragments.add(fragment)
     return frozenset(fragments)
 

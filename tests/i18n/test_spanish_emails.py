@@ -42,16 +42,26 @@ def _send_billing(world, reader):
     order.next_retry_on = clock.today() + dt.timedelta(days=3)
     recipients = [reader]
     billing_emails.email_renewal_upcoming(
-        subscription=subscription, price=world.offer.prices.get(currency="USD"), recipients=recipients
+        subscription=subscription,
+        price=world.offer.prices.get(currency="USD"),
+        recipients=recipients,
     )
     billing_emails.email_card_expiring(
         subscription=subscription, card_expires_on=dt.date(2027, 1, 31), recipients=recipients
     )
-    billing_emails.email_expiry_reminder(subscription=subscription, today=clock.today(), recipients=recipients)
+    billing_emails.email_expiry_reminder(
+        subscription=subscription, today=clock.today(), recipients=recipients
+    )
     billing_emails.email_grace_started(subscription=subscription, recipients=recipients)
-    billing_emails.email_grace_ending(subscription=subscription, today=clock.today(), recipients=recipients)
-    billing_emails.email_renewal_receipt(order=order, subscription=subscription, recipients=recipients)
-    billing_emails.email_renewal_failed(order=order, subscription=subscription, recipients=recipients)
+    billing_emails.email_grace_ending(
+        subscription=subscription, today=clock.today(), recipients=recipients
+    )
+    billing_emails.email_renewal_receipt(
+        order=order, subscription=subscription, recipients=recipients
+    )
+    billing_emails.email_renewal_failed(
+        order=order, subscription=subscription, recipients=recipients
+    )
     billing_emails.email_subscription_expired(subscription=subscription, recipients=recipients)
     refund = Refund.objects.create(order=order, amount=order.amount, currency=order.currency)
     subscription_canceled_email(
@@ -78,15 +88,21 @@ def _send_membership(world):
     world.victor.language = "es"
     world.victor.save(update_fields=["language"])
     membership_emails.email_invitation(invitation=invitation, token="a-token")
-    membership_emails.email_added_to_organization(user=world.victor, organization=world.contoso, invited_by=world.alice)
+    membership_emails.email_added_to_organization(
+        user=world.victor, organization=world.contoso, invited_by=world.alice
+    )
 
 
 def _send_support(world, settings):
     service_request = world.service_request
     service_request.contact_email = service_request.requester.email
     service_request.save()
-    staff_reply = Message.objects.create(request=service_request, author=world.agent, body="Hola", is_from_staff=True)
-    partner_reply = Message.objects.create(request=service_request, author=world.alice, body="Gracias")
+    staff_reply = Message.objects.create(
+        request=service_request, author=world.agent, body="Hola", is_from_staff=True
+    )
+    partner_reply = Message.objects.create(
+        request=service_request, author=world.alice, body="Gracias"
+    )
     support_emails.request_received(service_request=service_request)
     support_emails.request_replied(message=staff_reply)
     support_emails.request_resolved(service_request=service_request)

@@ -129,4 +129,6 @@ def login():
 
 
 def membership_of(user: User, organization: Organization) -> Membership:
-    return Membership.objects.prefetch_related("role_grants").get(user=user, organization=organization)
+    return Membership.objects.prefetch_related("role_grants").get(
+        user=user, organization=organization
+    )
