@@ -23,8 +23,16 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
 
+# Commands that only read the code (models, templates) and never serve, sign or charge anything:
+# they run without production secrets, so `makemigrations --check` works on a bare checkout.
+CODE_ONLY_COMMAND = len(sys.argv) > 1 and sys.argv[1] in {
+    "makemigrations",
+    "makemessages",
+    "compilemessages",
+}
+
 # Production (DEBUG off, outside tests) has no defaults for secrets: a missing one stops start-up.
-PRODUCTION = not DEBUG and not TESTING
+PRODUCTION = not DEBUG and not TESTING and not CODE_ONLY_COMMAND
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
