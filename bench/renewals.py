@@ -6,7 +6,8 @@
 Prints, side by side, in one run against one localstripe (``scripts/localstripe_server.py``,
 which does not pickle its whole store on every call):
 
-- renewals per second through ``subscription_renew_automatically`` for each size of due
+- renewals per second through ``subscriptions_renew_automatically``, in the batches the billing
+  cycle uses (``RENEWAL_BATCH_SIZE`` per task), for each size of due
   subscriptions (1,000 and 10,000 by default), and the time it took;
 - bare PaymentIntent create + confirm per second through ``billing.stripe_gateway`` (the two
   Stripe calls every renewal makes, nothing else), measured just before each size, against
@@ -195,12 +196,19 @@ def run_split(function, items: list, workers: int) -> float:
     return elapsed
 
 
-def renew(subscription_id: int) -> None:
-    from billing.services.renewals import RenewalOutcome, subscription_renew_automatically
+def renew(batch: list[int]) -> None:
+    """One batch, as one ``renewals_charge`` task runs it."""
+    from billing.services.renewals import RenewalOutcome, subscriptions_renew_automatically
 
-    result = subscription_renew_automatically(subscription_id=subscription_id)
-    if result.outcome != RenewalOutcome.RENEWED:
-        raise RuntimeError(f"subscription {subscription_id} was not renewed: {result}")
+    for result in subscriptions_renew_automatically(subscription_ids=batch):
+        if result.outcome != RenewalOutcome.RENEWED:
+            raise RuntimeError(f"subscription {result.subscription_id} was not renewed: {result}")
+
+
+def batches(ids: list[int]) -> list[list[int]]:
+    from billing.services.renewals import renewal_batches
+
+    return renewal_batches(ids)
 
 
 def bare_payments(cards: list[tuple[str, str]], count: int, workers: int) -> float:
@@ -243,17 +251,19 @@ def statement_kind(sql: str) -> str:
 def queries_per_renewal(offer, sample: int) -> tuple[float, Counter]:
     """Statements sent to the database per renewal, counted one renewal at a time.
 
-    One ``CaptureQueriesContext`` per renewal: Django keeps at most 9,000 queries in its log, so
-    one context around the whole sample would silently drop the oldest.
+    Counted the way the cycle renews, a batch (``RENEWAL_BATCH_SIZE``) per call, and divided by
+    the number of renewals; every statement is counted, transaction control included. One
+    ``CaptureQueriesContext`` per batch: Django keeps at most 9,000 queries in its log, so one
+    context around the whole sample would silently drop the oldest.
     """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     kinds: Counter = Counter()
-    for subscription_id in due_subscriptions(offer, sample):
+    for batch in batches(due_subscriptions(offer, sample)):
         connection.queries_log.clear()  # the log is capped: start each count from empty
         with CaptureQueriesContext(connection) as captured:
-            renew(subscription_id)
+            renew(batch)
         kinds.update(statement_kind(query["sql"]) for query in captured.captured_queries)
     return sum(kinds.values()) / sample, kinds
 
@@ -322,7 +332,7 @@ def main() -> int:
             # The bare calls run just before the renewals, against localstripe as it is then:
             # both sides pay for whatever localstripe's own size costs it.
             bare_seconds = bare_payments(bare_cards, args.bare, args.workers)
-            seconds = run_split(renew, ids, args.workers)
+            seconds = run_split(renew, batches(ids), args.workers)
             rows.append((size, args.bare / bare_seconds, seconds, size / seconds))
     finally:
         clock.set_now(None)

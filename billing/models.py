@@ -206,6 +206,8 @@ class Order(models.Model):
     )
     attempt_count = models.PositiveIntegerField(_("payment attempts"), default=0)
     claimed_at = models.DateTimeField(_("payment started"), null=True, blank=True)
+    # Written by the UPDATE that claims an attempt, so a batch can read back which orders it won.
+    claim_token = models.CharField(_("claim"), max_length=32, blank=True, editable=False)
     next_retry_on = models.DateField(_("next retry"), null=True, blank=True)
     retries_stopped = models.BooleanField(_("automatic retries stopped"), default=False)
     failure_code = models.CharField(_("failure code"), max_length=64, blank=True)

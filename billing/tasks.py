@@ -23,10 +23,12 @@ from billing.selectors.renewals import renewals_due
 from billing.services.payments import orders_reconcile_stale
 from billing.services.reminders import reminders_send
 from billing.services.renewals import (
+    renewal_batches,
     renewals_follow_up_missed,
     scheduled_cancellations_end,
     subscription_renew_automatically,
     subscriptions_expire,
+    subscriptions_renew_automatically,
 )
 from partnerportal import clock
 
@@ -50,7 +52,7 @@ def _queue_of(task) -> str | None:
 
 @shared_task(bind=True, **_DATABASE_RETRY)
 def billing_cycle_run(self) -> dict:
-    """Fan the cycle out: one ``renewal_charge`` per due subscription, then the other steps.
+    """Fan the cycle out: one ``renewals_charge`` per batch of due subscriptions, and the rest.
 
     Tasks are queued once this task's reads are done (after commit: no transaction is open here,
     so nothing a task needs can be missing when it starts).
@@ -62,8 +64,8 @@ def billing_cycle_run(self) -> dict:
     # Settle unknown outcomes and end scheduled cancellations before anything is charged.
     billing_reconcile.apply_async_on_commit(**options)
     billing_cancellations_end.apply_async_on_commit(**options)
-    for subscription_id in due:
-        renewal_charge.apply_async_on_commit(args=[subscription_id], **options)
+    for batch in renewal_batches(due):
+        renewals_charge.apply_async_on_commit(args=[batch], **options)
     billing_expire.apply_async_on_commit(**options)
     billing_reminders_send.apply_async_on_commit(**options)
     logger.info("billing cycle: %d renewals due", len(due), extra={"task": "billing_cycle_run"})
@@ -71,8 +73,19 @@ def billing_cycle_run(self) -> dict:
 
 
 @shared_task(**_DATABASE_RETRY)
+def renewals_charge(subscription_ids: list[int]) -> dict:
+    """Charge a batch of subscriptions' renewals, those (still) due; the service decides."""
+    results = subscriptions_renew_automatically(subscription_ids=subscription_ids)
+    errors = [result for result in results if result.error is not None]
+    if errors:
+        # Logged with its traceback by the service; the task fails so that it shows.
+        raise errors[0].error
+    return {str(result.subscription_id): str(result.outcome) for result in results}
+
+
+@shared_task(**_DATABASE_RETRY)
 def renewal_charge(subscription_id: int) -> dict:
-    """Charge one subscription's renewal if it is (still) due; the service decides."""
+    """One subscription's renewal (messages queued before batches existed still run)."""
     result = subscription_renew_automatically(subscription_id=subscription_id)
     return {"subscription": subscription_id, "outcome": str(result.outcome), "retry": result.retry}
 

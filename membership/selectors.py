@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from membership.models import AuditEvent, Invitation, Membership, Organization, Role, User
 from membership.permissions import Action, roles_allow, roles_that_allow
@@ -48,15 +48,29 @@ def organization_members(*, organization: Organization) -> QuerySet[Membership]:
 
 def organization_people_who_may(*, organization: Organization, action: Action | str) -> list[User]:
     """Active people of the organization allowed to do ``action`` (e.g. recipients of reminders)."""
-    return list(
+    return organizations_people_who_may(organization_ids=[organization.pk], action=action).get(
+        organization.pk, []
+    )
+
+
+def organizations_people_who_may(
+    *, organization_ids: Iterable[int], action: Action | str
+) -> dict[int, list[User]]:
+    """``organization_people_who_may`` for several organizations in one query, by organization id."""
+    people: dict[int, list[User]] = {}
+    users = (
         User.objects.filter(
             is_active=True,
-            memberships__organization=organization,
+            memberships__organization_id__in=list(organization_ids),
             memberships__role_grants__role__in=roles_that_allow(action),
         )
+        .annotate(organization_id=F("memberships__organization_id"))
         .distinct()
         .order_by("email")
     )
+    for user in users:
+        people.setdefault(user.organization_id, []).append(user)
+    return people
 
 
 TEAM_AUDIT_ACTIONS = (

@@ -23,8 +23,9 @@ client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _SENSITIVE_NAMES = r"(?:password\d?|passwd|new_password\d|old_password|secret|token|cvc|cvv|card_number|number|authorization|api_key|client_secret)"
 
 _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
-    # Card numbers (13 to 19 digits, with or without spaces or dashes).
-    (re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"), "[card]"),
+    # Card numbers (13 to 19 digits, with or without spaces or dashes). Not the digits of a
+    # decimal ("took 0.12345678901234s"); a card number that ends a sentence is still one.
+    (re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?!\d|\.\d)"), "[card]"),
     # Stripe secret and restricted keys, webhook secrets, client secrets of intents.
     (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+"), "[secret]"),
     (re.compile(r"\bwhsec_[A-Za-z0-9]+"), "[secret]"),

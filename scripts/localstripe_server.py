@@ -7,11 +7,15 @@ Why not localstripe's own entry point:
 - it binds ``::`` (every interface, IPv4 and IPv6): a fake payment API open to the network;
 - its ``Store`` pickles the whole store to the hard-coded ``/tmp/localstripe.pickle`` on every
   object creation and after every POST/DELETE: O(n) work per call, and two instances (parallel
-  test runs, ``make run`` next to ``make test``) overwrite each other's state.
+  test runs, ``make run`` next to ``make test``) overwrite each other's state;
+- its lists (``StripeObject._api_list_all``) scan the whole store for the objects of one type,
+  and every Charge it returns lists its refunds that way: each PaymentIntent create or confirm
+  costs O(every object ever created), so a long test session or ``make run`` slows down.
 
-Here the store lives in memory. With ``--state FILE`` it is loaded from FILE at start and written
-once, atomically, when the server stops cleanly (SIGINT or SIGTERM). ``--port 0`` picks a free port;
-``--port-file`` tells the caller which one, once the socket is bound.
+Here the store lives in memory, indexed by object type so that a list reads only its own type.
+With ``--state FILE`` it is loaded from FILE at start and written once, atomically, when the
+server stops cleanly (SIGINT or SIGTERM). ``--port 0`` picks a free port; ``--port-file`` tells the
+caller which one, once the socket is bound.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from localstripe import resources
@@ -41,10 +46,78 @@ def _skip_load(self: resources.Store) -> None:
     """Replaces ``Store.try_load_from_disk``: only ``--state`` decides what is loaded."""
 
 
-# Patched on the class, before any object exists: ``Store.__setitem__``, ``__delitem__`` and
-# localstripe's ``save_store_middleware`` all reach the disk through these two methods.
+# Patched on the class, before any object exists: localstripe's ``Store.__setitem__`` and
+# ``__delitem__`` (both replaced below too) and its ``save_store_middleware`` all reach the disk
+# through these two methods.
 resources.Store.dump_to_disk = _skip_dump  # type: ignore[method-assign]
 resources.Store.try_load_from_disk = _skip_load  # type: ignore[method-assign]
+
+
+# The index: the store's objects by type, {"refund": {"refund:re_…": <Refund>, …}, …}, kept on
+# the store object (state_dump pickles dict(store), so it is never saved). Each inner dict keeps
+# the store's insertion order (an overwritten key keeps its place in both), so a list comes out in
+# the order localstripe's full scan gave. localstripe 1.15 changes the store only through
+# __setitem__, __delitem__ and clear, patched below, and try_load_from_disk, replaced above;
+# state_load's dict.update bypasses them and rebuilds the index instead.
+def _object_type(key: str) -> str | None:
+    """``"charge:ch_…"`` → ``"charge"``; None for a key no list reads (``"balance"``)."""
+    object_type, colon, _ = key.partition(":")
+    return object_type if colon else None
+
+
+def store_index_rebuild(store: resources.Store) -> dict[str, dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = {}
+    for key, value in dict.items(store):
+        if (object_type := _object_type(key)) is not None:
+            index.setdefault(object_type, {})[key] = value
+    store.objects_by_type = index
+    return index
+
+
+def store_index(store: resources.Store) -> dict[str, dict[str, Any]]:
+    """The index of ``store`` by object type, built on first use."""
+    index = vars(store).get("objects_by_type")
+    return index if index is not None else store_index_rebuild(store)
+
+
+def _indexed_setitem(self: resources.Store, key: str, value: Any) -> None:
+    # Store's own __setitem__ and __delitem__ add only dump_to_disk, a no-op here (see above).
+    dict.__setitem__(self, key, value)
+    if (object_type := _object_type(key)) is not None:
+        store_index(self).setdefault(object_type, {})[key] = value
+
+
+def _indexed_delitem(self: resources.Store, key: str) -> None:
+    dict.__delitem__(self, key)  # a missing key raises KeyError here, before the index changes
+    if (object_type := _object_type(key)) is not None:
+        del store_index(self)[object_type][key]
+
+
+def _indexed_clear(self: resources.Store) -> None:
+    dict.clear(self)
+    store_index(self).clear()
+
+
+def _indexed_list_all(
+    cls: type[resources.StripeObject],
+    url: str | None,
+    limit: int | str | None = None,
+    starting_after: str | None = None,
+    **kwargs: Any,
+) -> resources.List:
+    """``StripeObject._api_list_all`` reading one type's objects from the index, not the store."""
+    if kwargs:
+        raise resources.UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+    li = resources.List(url, limit=limit, starting_after=starting_after)
+    li._list = list(store_index(resources.store).get(cls.object, {}).values())
+    return li
+
+
+resources.Store.__setitem__ = _indexed_setitem  # type: ignore[method-assign]
+resources.Store.__delitem__ = _indexed_delitem  # type: ignore[method-assign]
+resources.Store.clear = _indexed_clear  # type: ignore[method-assign]
+# Subclasses that filter (Charge by customer, Refund by charge, …) call this through super().
+resources.StripeObject._api_list_all = classmethod(_indexed_list_all)  # type: ignore[method-assign]
 
 
 def state_load(path: Path) -> int:
@@ -55,8 +128,10 @@ def state_load(path: Path) -> int:
         # Our own file, written by state_dump below; never point --state at untrusted data.
         saved = pickle.load(state_file)
     resources.store.clear()
-    # dict.update bypasses Store.__setitem__, so loading does not count as a write.
+    # dict.update bypasses Store.__setitem__, so loading does not count as a write; it bypasses
+    # the index too, so the index is rebuilt from what was loaded.
     dict.update(resources.store, saved)
+    store_index_rebuild(resources.store)
     return len(resources.store)
 
 

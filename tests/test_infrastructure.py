@@ -72,11 +72,15 @@ def test_localstripe_keeps_its_state_across_a_restart(tmp_path: Path) -> None:
     second = localstripe_start(tmp_path, log_path=tmp_path / "second.log", state=state)
     try:
         again = second.request("GET", f"/v1/customers/{customer['id']}")
+        # Lists read the launcher's index of the store, which the load must rebuild.
+        later = second.request("POST", "/v1/customers", {"email": "charlie@contoso.example"})
+        listed = second.list_all("customers")
     finally:
         second.stop()
 
     assert first.process.returncode == 0
     assert again["email"] == "bob@contoso.example"
+    assert [each["id"] for each in listed] == [customer["id"], later["id"]]
 
 
 def test_browser_reads_the_live_server(page, live_server, localstripe: LocalStripe) -> None:

@@ -19,6 +19,8 @@ REASONS = {
     "payment_intent_authentication_failure": _(
         "Your card failed authentication. Nothing was charged."
     ),
+    # Set by the renewal job when there is no saved card (billing/services/renewals.py).
+    "payment_method_missing": _("There is no card on file to charge."),
 }
 
 

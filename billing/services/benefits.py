@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from billing.models import LIVE_STATUSES, BenefitGrant, ProductKey, SeatAssignment, Subscription
@@ -45,7 +46,6 @@ class BenefitError(ValidationError):
     """A benefit action that cannot be done; the message is for the partner."""
 
 
-@transaction.atomic
 def benefits_grant_for_term(*, subscription: Subscription) -> list[BenefitGrant]:
     """Give the subscription its offer's benefits for its current term (safe to call twice).
 
@@ -53,52 +53,87 @@ def benefits_grant_for_term(*, subscription: Subscription) -> list[BenefitGrant]
     grants end; online services, Azure credit and the developer account carry their activation
     (and seats) into the new term.
     """
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    if not subscription.is_live:
-        return []
-    term = subscription.term_number
-    previous = {
-        grant.benefit_id: grant
-        for grant in BenefitGrant.objects.filter(
-            subscription=subscription, term_number__lt=term, revoked_at__isnull=True
-        )
-        .prefetch_related("assignments")
-        .order_by("term_number")
-    }
-    grants = []
-    for benefit in subscription.offer.benefits.all():
-        grant, created = BenefitGrant.objects.get_or_create(
-            subscription=subscription,
-            benefit=benefit,
-            term_number=term,
-            defaults={"quantity": benefit.quantity},
-        )
-        earlier = previous.get(benefit.pk)
-        if created and earlier is not None and benefit.kind in CARRIED_OVER:
-            _grant_carry_over(grant=grant, earlier=earlier)
-        grants.append(grant)
-    BenefitGrant.objects.filter(
-        subscription=subscription, term_number__lt=term, revoked_at__isnull=True
-    ).update(revoked_at=clock.now())
-    return grants
+    return benefits_grant_for_terms(subscriptions=[subscription]).get(subscription.pk, [])
 
 
-def _grant_carry_over(*, grant: BenefitGrant, earlier: BenefitGrant) -> None:
-    seats = list(earlier.assignments.all())[: grant.quantity]
-    SeatAssignment.objects.bulk_create(
-        [
-            SeatAssignment(
-                grant=grant,
-                email=seat.email,
-                assigned_by=seat.assigned_by,
-                assigned_at=seat.assigned_at,
-            )
-            for seat in seats
-        ]
+@transaction.atomic
+def benefits_grant_for_terms(*, subscriptions: list[Subscription]) -> dict[int, list[BenefitGrant]]:
+    """``benefits_grant_for_term`` for many subscriptions at once (a batch of renewals).
+
+    A fixed number of statements whatever the batch: the subscriptions (locked), their offers'
+    benefits, their grants, then one insert of the new grants, one of the carried-over seats and
+    one update ending the previous terms' grants.
+    """
+    if not subscriptions:
+        return {}
+    live = [
+        subscription
+        for subscription in Subscription.objects.select_for_update()
+        .filter(pk__in=[subscription.pk for subscription in subscriptions])
+        .order_by("pk")
+        if subscription.is_live
+    ]
+    if not live:
+        return {}
+    benefits: dict[int, list[Benefit]] = {}
+    for benefit in Benefit.objects.filter(offer_id__in={s.offer_id for s in live}):
+        benefits.setdefault(benefit.offer_id, []).append(benefit)  # in the offer's order
+    terms = {subscription.pk: subscription.term_number for subscription in live}
+    current: dict[tuple[int, int], BenefitGrant] = {}  # (subscription, benefit): this term's
+    previous: dict[tuple[int, int], BenefitGrant] = {}  # the latest unrevoked earlier one
+    to_revoke: list[int] = []
+    grants = BenefitGrant.objects.filter(subscription__in=live).filter(
+        Q(revoked_at__isnull=True) | Q(term_number__in=set(terms.values()))
     )
-    grant.activated_at, grant.activated_by = earlier.activated_at, earlier.activated_by
-    grant.used_quantity = len(seats)
-    grant.save(update_fields=["activated_at", "activated_by", "used_quantity"])
+    for grant in grants.order_by("term_number", "pk"):
+        key = (grant.subscription_id, grant.benefit_id)
+        if grant.term_number == terms[grant.subscription_id]:
+            current[key] = grant
+        elif grant.term_number < terms[grant.subscription_id] and grant.revoked_at is None:
+            previous[key] = grant
+            to_revoke.append(grant.pk)
+    seats: dict[int, list[SeatAssignment]] = {}
+    carried = [grant for key, grant in previous.items() if key not in current]
+    if carried:
+        for seat in SeatAssignment.objects.filter(grant__in=carried).order_by("pk"):
+            seats.setdefault(seat.grant_id, []).append(seat)
+
+    created: list[tuple[BenefitGrant, list[SeatAssignment]]] = []
+    result: dict[int, list[BenefitGrant]] = {}
+    for subscription in live:
+        for benefit in benefits.get(subscription.offer_id, []):
+            key = (subscription.pk, benefit.pk)
+            grant = current.get(key)
+            if grant is None:
+                grant = BenefitGrant(
+                    subscription=subscription,
+                    benefit=benefit,
+                    term_number=subscription.term_number,
+                    quantity=benefit.quantity,
+                )
+                earlier = previous.get(key)
+                carried_seats: list[SeatAssignment] = []
+                if earlier is not None and benefit.kind in CARRIED_OVER:
+                    carried_seats = seats.get(earlier.pk, [])[: grant.quantity]
+                    grant.activated_at = earlier.activated_at
+                    grant.activated_by_id = earlier.activated_by_id
+                    grant.used_quantity = len(carried_seats)
+                created.append((grant, carried_seats))
+            result.setdefault(subscription.pk, []).append(grant)
+    BenefitGrant.objects.bulk_create([grant for grant, _seats in created])
+    SeatAssignment.objects.bulk_create(
+        SeatAssignment(
+            grant=grant,
+            email=seat.email,
+            assigned_by_id=seat.assigned_by_id,
+            assigned_at=seat.assigned_at,
+        )
+        for grant, carried_seats in created
+        for seat in carried_seats
+    )
+    if to_revoke:
+        BenefitGrant.objects.filter(pk__in=to_revoke).update(revoked_at=clock.now())
+    return result
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
@@ -25,7 +26,7 @@ from billing.models import ReminderKind, ReminderSent, Subscription
 from billing.selectors.reminders import card_last_valid_day, reminders_due
 from membership.models import User
 from membership.permissions import Action
-from membership.selectors import organization_people_who_may
+from membership.selectors import organizations_people_who_may
 from offers.selectors import offer_price
 from partnerportal import clock
 
@@ -36,13 +37,23 @@ Send = Callable[[Sequence[User | str]], int]
 
 def billing_recipients(*, subscription: Subscription) -> list[User | str]:
     """The organization's people who may purchase; its contact address if there is nobody."""
-    organization = subscription.organization
-    people: list[User | str] = list(
-        organization_people_who_may(organization=organization, action=Action.PURCHASE)
+    return billing_recipients_of(subscriptions=[subscription])[subscription.pk]
+
+
+def billing_recipients_of(*, subscriptions: Sequence[Subscription]) -> dict[int, list[User | str]]:
+    """``billing_recipients`` of several subscriptions in one query, by subscription id."""
+    people = organizations_people_who_may(
+        organization_ids={subscription.organization_id for subscription in subscriptions},
+        action=Action.PURCHASE,
     )
-    if not people and organization.contact_email:
-        people = [organization.contact_email]
-    return people
+    recipients: dict[int, list[User | str]] = {}
+    for subscription in subscriptions:
+        organization = subscription.organization
+        found: list[User | str] = list(people.get(organization.pk, []))
+        if not found and organization.contact_email:
+            found = [organization.contact_email]
+        recipients[subscription.pk] = found
+    return recipients
 
 
 def reminder_claim(
@@ -106,6 +117,64 @@ def notify_once(
         return False
     email_deliver(send, recipients, what=f"{kind} for subscription {subscription.pk}")
     return True
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One billing email to send at most once: ``notify_once``'s arguments."""
+
+    subscription: Subscription
+    term_number: int
+    kind: str
+    send: Send
+    attempt: int = 0
+
+
+def notify_once_each(*, notices: Sequence[Notice]) -> int:
+    """``notify_once`` for many emails (a batch of receipts): one query for the recipients, one
+    insert for the claims. Returns how many were sent.
+
+    If any of them was claimed by someone else meanwhile (a follow-up running at the same
+    moment), the batch's insert fails as a whole and each is claimed on its own instead.
+    """
+    if not notices:
+        return 0
+    recipients = billing_recipients_of(subscriptions=[notice.subscription for notice in notices])
+    now = clock.now()
+    claims = [
+        ReminderSent(
+            subscription=notice.subscription,
+            term_number=notice.term_number,
+            kind=notice.kind,
+            attempt=notice.attempt,
+            sent_at=now,
+            recipients=[
+                getattr(person, "email", person) for person in recipients[notice.subscription.pk]
+            ],
+        )
+        for notice in notices
+    ]
+    try:
+        with transaction.atomic():
+            ReminderSent.objects.bulk_create(claims)
+    except IntegrityError:
+        return sum(
+            notify_once(
+                subscription=notice.subscription,
+                term_number=notice.term_number,
+                kind=notice.kind,
+                send=notice.send,
+                attempt=notice.attempt,
+            )
+            for notice in notices
+        )
+    for notice in notices:
+        email_deliver(
+            notice.send,
+            recipients[notice.subscription.pk],
+            what=f"{notice.kind} for subscription {notice.subscription.pk}",
+        )
+    return len(notices)
 
 
 def _sender(subscription: Subscription, kind: str, today: dt.date) -> Send:

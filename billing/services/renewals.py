@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -54,16 +55,18 @@ from billing.selectors.renewals import (
     subscriptions_to_expire,
 )
 from billing.services.payments import (
-    PaymentSetupError,
     order_change_card,
-    order_charge,
+    order_chargeable,
+    orders_charge,
     orders_reconcile_stale,
-    renewal_order_for_next_term,
+    renewal_orders_for_next_terms,
 )
 from billing.services.reminders import (
+    Notice,
     billing_recipients,
     email_deliver,
     notify_once,
+    notify_once_each,
     reminder_claim,
     reminders_send,
 )
@@ -88,9 +91,24 @@ class RenewalResult:
     retry: bool = False  # an automatic attempt after an earlier one failed
     order_id: int | None = None
     reason: str = ""
+    # An unexpected error (a crash mid-charge): logged; the order waits for the reconciliation.
+    error: BaseException | None = field(default=None, compare=False)
 
 
 # Charging ------------------------------------------------------------------------------------
+
+# Subscriptions charged together by one task (``billing.tasks.renewals_charge``): the database
+# work of a batch is a fixed number of statements, so a renewal costs a fraction of one. Small
+# enough that a batch against a slow Stripe still ends well within the task's time limit.
+RENEWAL_BATCH_SIZE = 50
+
+
+def renewal_batches(subscription_ids: Sequence[int]) -> list[list[int]]:
+    """Due subscriptions in batches of ``RENEWAL_BATCH_SIZE`` (one task, one service call each)."""
+    ids = list(subscription_ids)
+    return [
+        ids[start : start + RENEWAL_BATCH_SIZE] for start in range(0, len(ids), RENEWAL_BATCH_SIZE)
+    ]
 
 
 def subscription_renew_automatically(
@@ -98,65 +116,130 @@ def subscription_renew_automatically(
 ) -> RenewalResult:
     """Charge the subscription's renewal for its next term, if it is due. Safe to call any time.
 
+    ``subscriptions_renew_automatically`` for one subscription; an unexpected error (a crash
+    mid-charge) is raised, after everything before it is on record.
+    """
+    result = subscriptions_renew_automatically(subscription_ids=[subscription_id], staff=staff)[0]
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def subscriptions_renew_automatically(
+    *, subscription_ids: Sequence[int], staff: User | None = None
+) -> list[RenewalResult]:
+    """Charge each subscription's renewal for its next term, if it is due. Safe to call any time.
+
     To the subscription's card, off-session, at the offer's current price in the organization's
-    currency (``renewal_order_for_next_term``). Paid: the term moves (``order_mark_paid``) and a
-    receipt goes out. Declined: past due, an email, the next retry day; a hard decline or
-    "authentication required" stops automatic retries and asks the partner to renew by hand.
+    currency (``renewal_orders_for_next_terms``), a batch at a time (``orders_charge``). Paid:
+    the term moves (``orders_mark_paid``) and a receipt goes out. Declined: past due, an email,
+    the next retry day; a hard decline or "authentication required" stops automatic retries and
+    asks the partner to renew by hand.
 
     ``staff`` retries now instead of on the schedule (the admin's "Retry renewal charge"),
     even after automatic retries stopped; the claim and its guarantees are the same.
     """
     today = clock.today()
-    subscription = (
-        Subscription.objects.select_related("organization", "offer", "payment_method")
-        .filter(pk=subscription_id)
-        .first()
+    loaded = Subscription.objects.select_related("organization", "offer", "payment_method").in_bulk(
+        list(subscription_ids)
     )
-    if subscription is None:
-        return RenewalResult(subscription_id, RenewalOutcome.SKIPPED, reason="no such subscription")
-    blocker = automatic_renewal_blocker(subscription=subscription, today=today)
-    if blocker:
-        return RenewalResult(subscription_id, RenewalOutcome.SKIPPED, reason=blocker)
+    results: dict[int, RenewalResult] = {}
+    due: list[Subscription] = []
+    for subscription_id in subscription_ids:
+        subscription = loaded.get(subscription_id)
+        blocker = (
+            "no such subscription"
+            if subscription is None
+            else automatic_renewal_blocker(subscription=subscription, today=today)
+        )
+        if blocker:
+            results[subscription_id] = RenewalResult(
+                subscription_id, RenewalOutcome.SKIPPED, reason=blocker
+            )
+        else:
+            due.append(subscription)
 
-    order = renewal_order_for_next_term(subscription=subscription)
-    if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
-        return RenewalResult(
-            subscription_id, RenewalOutcome.SKIPPED, order_id=order.pk, reason=order.status
-        )
-    card = subscription.payment_method
-    if card is not None and card.removed_at is None and order.payment_method_id != card.pk:
-        # The subscription's card changed since the order was opened: renewals go to it.
-        order_change_card(order=order, payment_method=card)
-        order.refresh_from_db()
-    order.organization = subscription.organization  # already loaded: spare order_charge a query
-    retry = order.status == OrderStatus.FAILED
+    orders = renewal_orders_for_next_terms(subscriptions=due)
+    condition = automatic_attempt_due(today=today) if staff is None else None
+    charging: dict[int, tuple[Subscription, Order]] = {}
+    updates: dict[int, dict] = {}
+    for subscription in due:
+        order = orders.get(subscription.pk)
+        if order is None:
+            results[subscription.pk] = RenewalResult(
+                subscription.pk, RenewalOutcome.SKIPPED, reason="not sold in this currency"
+            )
+            continue
+        if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+            results[subscription.pk] = RenewalResult(
+                subscription.pk, RenewalOutcome.SKIPPED, order_id=order.pk, reason=order.status
+            )
+            continue
+        card = subscription.payment_method
+        if card is not None and card.removed_at is None and order.payment_method_id != card.pk:
+            # The subscription's card changed since the order was opened: renewals go to it.
+            order_change_card(order=order, payment_method=card)
+            order.refresh_from_db()
+            order.payment_method = card
+        order.organization = subscription.organization  # already loaded: spare the queries
+        order.subscription = subscription
+        if not order_chargeable(order):
+            results[subscription.pk] = _renewal_without_card(
+                subscription, order, condition=condition, retry=order.status == OrderStatus.FAILED
+            )
+            continue
+        charging[order.pk] = (subscription, order)
+        if staff is None:
+            # Written by the claim itself: once this attempt is made, the next one waits.
+            anniversary = subscription.current_term_end
+            updates[order.pk] = {
+                "next_retry_on": next_retry_on(anniversary=anniversary, today=today)
+                or no_more_retries_marker(anniversary)
+            }
 
-    anniversary = subscription.current_term_end
-    if staff is None:
-        condition = automatic_attempt_due(today=today)
-        # Written by the claim itself: once this attempt is made, the next one waits for its day.
-        updates = {
-            "next_retry_on": next_retry_on(anniversary=anniversary, today=today)
-            or no_more_retries_marker(anniversary)
-        }
-    else:
-        condition, updates = None, {}
-    try:
-        outcome = order_charge(
-            order=order,
-            off_session=True,
-            actor=staff,
-            claim_condition=condition,
-            claim_updates=updates,
-        )
-    except PaymentSetupError:
-        return _renewal_without_card(subscription, order, condition=condition, retry=retry)
-    if not outcome.attempted:
-        return RenewalResult(
-            subscription_id, RenewalOutcome.SKIPPED, order_id=order.pk, reason=outcome.status
-        )
-    result = renewal_follow_up(order=outcome.order, subscription=subscription, actor=staff)
-    return RenewalResult(subscription_id, result, retry=retry, order_id=order.pk)
+    retries = {pk for pk, (_s, order) in charging.items() if order.status == OrderStatus.FAILED}
+    outcomes = orders_charge(
+        orders=[order for _subscription, order in charging.values()],
+        off_session=True,
+        actor=staff,
+        claim_condition=condition,
+        claim_updates=updates,
+    )
+    receipts: list[Notice] = []
+    for order_pk, (subscription, _order) in charging.items():
+        outcome = outcomes[order_pk]
+        retry = order_pk in retries
+        if outcome.error is not None:
+            # Crashed mid-charge: its order stays claimed; the reconciliation settles it.
+            result = RenewalResult(
+                subscription.pk, RenewalOutcome.PENDING, retry, order_pk, error=outcome.error
+            )
+        elif not outcome.attempted:
+            result = RenewalResult(
+                subscription.pk, RenewalOutcome.SKIPPED, order_id=order_pk, reason=outcome.status
+            )
+        elif outcome.status == OrderStatus.PAID:
+            receipts.append(_receipt(outcome.order, subscription))
+            result = RenewalResult(subscription.pk, RenewalOutcome.RENEWED, retry, order_pk)
+        else:
+            followed = renewal_follow_up(
+                order=outcome.order, subscription=subscription, actor=staff
+            )
+            result = RenewalResult(subscription.pk, followed, retry, order_pk)
+        results[subscription.pk] = result
+    notify_once_each(notices=receipts)
+    return [results[subscription_id] for subscription_id in subscription_ids]
+
+
+def _receipt(order: Order, subscription: Subscription) -> Notice:
+    return Notice(
+        subscription=subscription,
+        term_number=order.term_number,
+        kind=ReminderKind.RENEWAL_RECEIPT,
+        send=lambda people: emails.email_renewal_receipt(
+            order=order, subscription=subscription, recipients=people
+        ),
+    )
 
 
 def subscription_retry_renewal(*, subscription_id: int, staff: User) -> RenewalResult:
@@ -411,6 +494,9 @@ class CycleReport:
     errors: list[int] = field(default_factory=list)  # renewals that raised (see the log)
 
     def add(self, result: RenewalResult) -> None:
+        if result.error is not None:
+            self.errors.append(result.subscription_id)  # logged where it happened
+            return
         if result.outcome == RenewalOutcome.SKIPPED:
             return
         self.retried += result.retry
@@ -441,14 +527,18 @@ def billing_cycle_run_now() -> CycleReport:
     report.reconciled = orders_reconcile_stale()
     report.followed_up = renewals_follow_up_missed()
     report.cancellations_ended = scheduled_cancellations_end(today=report.today)
-    for subscription_id in renewals_due(today=report.today).values_list("pk", flat=True):
+    due = list(renewals_due(today=report.today).values_list("pk", flat=True))
+    for batch in renewal_batches(due):
         try:
-            report.add(subscription_renew_automatically(subscription_id=subscription_id))
+            results = subscriptions_renew_automatically(subscription_ids=batch)
         except Exception:
-            # One subscription's trouble (a crash mid-charge, a bug) must not stop the others.
-            # Its order stays claimed; the reconciliation settles it at the next run.
-            logger.exception("renewal of subscription %s failed", subscription_id)
-            report.errors.append(subscription_id)
+            # One batch's trouble (a bug, the database gone) must not stop the others. Orders
+            # it claimed stay claimed; the reconciliation settles them at the next run.
+            logger.exception("renewal of subscriptions %s failed", batch)
+            report.errors.extend(batch)
+            continue
+        for result in results:
+            report.add(result)
     report.expired = subscriptions_expire(today=report.today)
     report.reminders = reminders_send(today=report.today)
     return report

@@ -5,6 +5,8 @@ Every rule that changes a subscription lives here; views, admin actions and task
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -25,7 +27,31 @@ def subscription_record_event(
     actor_label: str = "",
     note: str = "",
 ) -> SubscriptionEvent:
-    return SubscriptionEvent.objects.create(
+    event = subscription_event(
+        subscription=subscription,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def subscription_event(
+    *,
+    subscription: Subscription,
+    kind: str,
+    from_status: str = "",
+    to_status: str = "",
+    actor: User | None = None,
+    actor_label: str = "",
+    note: str = "",
+) -> SubscriptionEvent:
+    """An unsaved ``subscription_record_event``, for writing many at once with ``bulk_create``."""
+    return SubscriptionEvent(
         subscription=subscription,
         kind=kind,
         from_status=from_status,
@@ -120,7 +146,6 @@ def subscription_start(*, order: Order, actor: User | None, actor_label: str = "
     return subscription
 
 
-@transaction.atomic
 def subscription_apply_renewal(
     *, subscription: Subscription, order: Order, actor: User | None, actor_label: str = ""
 ) -> Subscription:
@@ -129,36 +154,91 @@ def subscription_apply_renewal(
     Renewing early never loses days: the new term starts at the anniversary. A renewal turns
     auto-renewal back on and lifts the lock.
     """
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if order.kind != OrderKind.RENEWAL or order.subscription_id != subscription.pk:
         raise ValidationError("Not a renewal order of this subscription.")
-    if order.term_number != subscription.term_number + 1:
-        # Already applied (a retry or a webhook after the browser): nothing to do twice.
-        return subscription
-    previous = subscription.status
-    subscription.term_number = order.term_number
-    subscription.current_term_start, subscription.current_term_end = term_dates(
-        started_on=subscription.started_on, term_number=order.term_number
-    )
-    subscription.status = SubscriptionStatus.ACTIVE
-    subscription.auto_renew = True
-    subscription.auto_renew_locked = False
-    if order.payment_method_id:
-        subscription.payment_method_id = order.payment_method_id
-    subscription.save()
-    subscription_record_event(
-        subscription=subscription,
-        kind="renewed",
-        from_status=previous,
-        to_status=SubscriptionStatus.ACTIVE,
-        actor=actor,
-        actor_label=actor_label,
-        note=(
-            f"Term {order.term_number}: "
-            f"{subscription.current_term_start} – {subscription.current_term_end}"
-        ),
-    )
-    return subscription
+    return subscriptions_apply_renewals(orders=[order], actor=actor, actor_label=actor_label)[
+        order.pk
+    ]
+
+
+@transaction.atomic
+def subscriptions_apply_renewals(
+    *, orders: list[Order], actor: User | None, actor_label: str = ""
+) -> dict[int, Subscription]:
+    """``subscription_apply_renewal`` for many paid renewal orders at once; by order id.
+
+    The subscriptions are locked, moved and recorded with one statement each for the batch. A
+    renewal applied already (a retry, a webhook after the browser) is not applied twice.
+    """
+    if not orders:
+        return {}
+    locked = {
+        subscription.pk: subscription
+        for subscription in Subscription.objects.select_for_update()
+        .filter(pk__in=[order.subscription_id for order in orders])
+        .order_by("pk")
+    }
+    now = clock.now()
+    moved: list[Subscription] = []
+    new_cards: dict[int, int] = {}  # the renewal was paid with another card: it stays on file
+    events: list[SubscriptionEvent] = []
+    for order in orders:
+        subscription = locked[order.subscription_id]
+        if order.kind != OrderKind.RENEWAL:
+            raise ValidationError("Not a renewal order of this subscription.")
+        if order.term_number != subscription.term_number + 1:
+            continue  # already applied: nothing to do twice
+        previous = subscription.status
+        subscription.term_number = order.term_number
+        subscription.current_term_start, subscription.current_term_end = term_dates(
+            started_on=subscription.started_on, term_number=order.term_number
+        )
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.auto_renew = True
+        subscription.auto_renew_locked = False
+        if order.payment_method_id and order.payment_method_id != subscription.payment_method_id:
+            subscription.payment_method_id = order.payment_method_id
+            new_cards[subscription.pk] = order.payment_method_id
+        subscription.updated_at = now
+        moved.append(subscription)
+        events.append(
+            subscription_event(
+                subscription=subscription,
+                kind="renewed",
+                from_status=previous,
+                to_status=SubscriptionStatus.ACTIVE,
+                actor=actor,
+                actor_label=actor_label,
+                note=(
+                    f"Term {order.term_number}: "
+                    f"{subscription.current_term_start} – {subscription.current_term_end}"
+                ),
+            )
+        )
+    # One UPDATE per new term (a batch renews on the same anniversary, so usually one), rather
+    # than bulk_update's CASE per row and field, which costs far more to build than to run.
+    terms: dict[tuple, list[int]] = defaultdict(list)
+    for subscription in moved:
+        term = (
+            subscription.term_number,
+            subscription.current_term_start,
+            subscription.current_term_end,
+        )
+        terms[term].append(subscription.pk)
+    for (term_number, term_start, term_end), pks in terms.items():
+        Subscription.objects.filter(pk__in=pks).update(
+            term_number=term_number,
+            current_term_start=term_start,
+            current_term_end=term_end,
+            status=SubscriptionStatus.ACTIVE,
+            auto_renew=True,
+            auto_renew_locked=False,
+            updated_at=now,
+        )
+    for subscription_id, card_id in new_cards.items():
+        Subscription.objects.filter(pk=subscription_id).update(payment_method_id=card_id)
+    SubscriptionEvent.objects.bulk_create(events)
+    return {order.pk: locked[order.subscription_id] for order in orders}
 
 
 def subscription_check_renewable(*, subscription: Subscription) -> None:

@@ -1,7 +1,7 @@
 """No renewal is ever charged twice: many workers, duplicate tasks, the cycle by hand, and faults.
 
 On PostgreSQL (the system of record; SQLite serialises writers and would prove little): 208 due
-subscriptions, every ``renewal_charge`` task enqueued twice (two beats), 8 worker threads
+subscriptions in batches of 13, every ``renewals_charge`` task enqueued twice (two beats), 8 worker threads
 draining the queue in random order while ``run_billing_cycle`` runs by hand at the same time.
 Faults are injected on each order's first attempt, by wrapping the Stripe gateway so the real
 call goes through and *then* something goes wrong (the only way to reproduce "Stripe answered,
@@ -40,6 +40,7 @@ from billing.models import (
     SubscriptionEvent,
 )
 from billing.services.payments import RECONCILE_AFTER
+from billing.services import renewals
 from billing.services.renewals import billing_cycle_run_now
 from membership.models import Organization
 from partnerportal import clock
@@ -168,7 +169,7 @@ def beat_twice(monkeypatch) -> queue.Queue:
     """Run beat's task twice (two beats): every task it fans out lands in the queue twice."""
     sent: list[tuple] = []
     for name in (
-        "renewal_charge",
+        "renewals_charge",
         "billing_reconcile",
         "billing_cancellations_end",
         "billing_expire",
@@ -193,11 +194,14 @@ def test_every_due_renewal_is_charged_exactly_once(localstripe, offer, monkeypat
     cards = due_subscriptions(offer)
     faults = Faults(monkeypatch)
     clock.set_now(moment(TODAY))
+    # Smaller batches than production's: more tasks racing for the same orders.
+    monkeypatch.setattr(renewals, "RENEWAL_BATCH_SIZE", 13)
 
     jobs = beat_twice(monkeypatch)
-    assert Counter(args for task, args in jobs.queue if task is tasks.renewal_charge) == {
-        (pk,): 2 for pk in cards
-    }
+    batched = Counter(
+        pk for task, args in jobs.queue if task is tasks.renewals_charge for pk in args[0]
+    )
+    assert batched == {pk: 2 for pk in cards}
     errors: list[BaseException] = []
     by_hand: list[str] = []
     run_workers(jobs, errors, by_hand)

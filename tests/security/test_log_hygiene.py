@@ -104,6 +104,8 @@ def test_code_that_logs_card_data_by_mistake_is_redacted(logs) -> None:
     [
         (f"card {CARD} ok", "card [card] ok"),
         ("card 4242-4242-4242-4242 ok", "card [card] ok"),
+        ("card 4242 4242 4242 4242 ok", "card [card] ok"),
+        (f"charged {CARD}.", "charged [card]."),
         (f"key={SECRET_KEY}", "key=[secret]"),
         ("rk_test_abc123 and whsec_abc", "[secret] and [secret]"),
         ("password=abc&next=/", "password=[redacted]&next=/"),
@@ -115,6 +117,9 @@ def test_code_that_logs_card_data_by_mistake_is_redacted(logs) -> None:
             "order 1000001 of 47500 cents on 2026-02-28",
         ),
         ("SR-0000123", "SR-0000123"),
+        # A runtime is not a card number, however many decimals it has.
+        ("took 0.12345678901234s", "took 0.12345678901234s"),
+        (f"took 0.12345678901234s for {CARD}", "took 0.12345678901234s for [card]"),
     ],
 )
 def test_redact(text: str, expected: str) -> None:

@@ -1,0 +1,174 @@
+"""The billing cycle renews in batches (``subscriptions_renew_automatically``), on localstripe.
+
+A batch must give every subscription exactly what renewing it alone gives (the single-renewal
+tests in ``test_renewals.py`` run through a batch of one), cost a fixed number of queries
+whatever its size, and never leave a charge half-done when it stops early.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing.models import BenefitGrant, Order, OrderStatus, ReminderKind, ReminderSent
+from billing.services import payments
+from billing.services.payments import RECONCILE_AFTER, orders_reconcile_stale
+from billing.services.renewals import (
+    RENEWAL_BATCH_SIZE,
+    RenewalOutcome,
+    renewal_batches,
+    subscriptions_renew_automatically,
+)
+from membership.models import Organization
+from partnerportal import clock
+from tests.billing.renewal_helpers import (
+    CARD_CHARGES_DECLINED,
+    CARD_OK,
+    card_on_file,
+    frozen_clock,  # noqa: F401 (fixture)
+    moment,
+    subscription_due_on,
+    succeeded_payments,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+
+ANNIVERSARY = dt.date(2025, 3, 10)
+
+
+def partners(offer, count: int, *, card_number: str = CARD_OK, first: int = 0) -> list:
+    """``count`` organizations, each with its own card and a subscription due on ANNIVERSARY."""
+    subscriptions = []
+    for number in range(first, first + count):
+        organization = Organization.objects.create(
+            name=f"Partner {number:03d}",
+            partner_id=f"{3000000 + number}",
+            country="US",
+            currency="USD",
+            network_member_since=dt.date(2024, 1, 1),
+            contact_email=f"billing@partner{number:03d}.example",
+        )
+        card = card_on_file(organization, card_number)
+        subscriptions.append(subscription_due_on(organization, offer, ANNIVERSARY, card=card))
+    return subscriptions
+
+
+def test_a_batch_gives_each_subscription_its_own_outcome(
+    localstripe, contoso, fabrikam, offer, alice, charlie, mailoutbox
+):
+    renewing = subscription_due_on(contoso, offer, ANNIVERSARY, card=card_on_file(contoso))
+    declined = subscription_due_on(
+        fabrikam, offer, ANNIVERSARY, card=card_on_file(fabrikam, CARD_CHARGES_DECLINED)
+    )
+    [without_card] = partners(offer, 1)
+    without_card.payment_method = None
+    without_card.save()
+    [auto_renew_off] = partners(offer, 1, first=1)
+    auto_renew_off.auto_renew = False
+    auto_renew_off.save()
+    clock.set_now(moment(ANNIVERSARY))
+
+    results = subscriptions_renew_automatically(
+        subscription_ids=[renewing.pk, declined.pk, without_card.pk, auto_renew_off.pk, 999_999]
+    )
+
+    assert [(result.subscription_id, result.outcome) for result in results] == [
+        (renewing.pk, RenewalOutcome.RENEWED),
+        (declined.pk, RenewalOutcome.FAILED),
+        (without_card.pk, RenewalOutcome.FAILED),
+        (auto_renew_off.pk, RenewalOutcome.SKIPPED),
+        (999_999, RenewalOutcome.SKIPPED),
+    ]
+    for subscription in (renewing, declined, without_card, auto_renew_off):
+        subscription.refresh_from_db()
+    assert (renewing.status, renewing.term_number) == ("active", 2)
+    assert (declined.status, declined.term_number) == ("past_due", 1)
+    assert (without_card.status, without_card.term_number) == ("past_due", 1)
+    assert (auto_renew_off.status, auto_renew_off.term_number) == ("active", 1)
+    assert len(succeeded_payments(localstripe, contoso.stripe_customer_id)) == 1
+    assert succeeded_payments(localstripe, fabrikam.stripe_customer_id) == []
+    renewal = Order.objects.get(subscription=without_card, kind="renewal")
+    assert renewal.failure_code == "payment_method_missing"
+    # One email to each organization's buyer: a receipt, two failure notices, nothing else.
+    assert sorted((message.to[0], message.subject) for message in mailoutbox) == [
+        ("alice@contoso.example", "Your Microsoft Action Pack subscription has been renewed"),
+        (
+            "billing@partner000.example",
+            "We could not renew your Microsoft Action Pack subscription",
+        ),
+        ("charlie@fabrikam.example", "We could not renew your Microsoft Action Pack subscription"),
+    ]
+
+
+def test_a_batch_run_twice_charges_and_tells_once(localstripe, offer, mailoutbox):
+    subscriptions = partners(offer, 4)
+    ids = [subscription.pk for subscription in subscriptions]
+    clock.set_now(moment(ANNIVERSARY))
+
+    first = subscriptions_renew_automatically(subscription_ids=ids)
+    again = subscriptions_renew_automatically(subscription_ids=ids)
+
+    assert {result.outcome for result in first} == {RenewalOutcome.RENEWED}
+    assert {result.outcome for result in again} == {RenewalOutcome.SKIPPED}
+    for subscription in subscriptions:
+        customer = subscription.organization.stripe_customer_id
+        assert len(succeeded_payments(localstripe, customer)) == 1
+        grants = BenefitGrant.objects.filter(subscription=subscription, term_number=2)
+        assert grants.count() == offer.benefits.count()
+    assert ReminderSent.objects.filter(kind=ReminderKind.RENEWAL_RECEIPT).count() == 4
+    assert len(mailoutbox) == 4
+
+
+def test_a_batch_costs_the_same_queries_with_3_and_with_30_renewals(localstripe, offer):
+    small = [subscription.pk for subscription in partners(offer, 3)]
+    large = [subscription.pk for subscription in partners(offer, 30, first=3)]
+    clock.set_now(moment(ANNIVERSARY))
+
+    with CaptureQueriesContext(connection) as three:
+        subscriptions_renew_automatically(subscription_ids=small)
+    with CaptureQueriesContext(connection) as thirty:
+        results = subscriptions_renew_automatically(subscription_ids=large)
+
+    assert {result.outcome for result in results} == {RenewalOutcome.RENEWED}
+    assert len(thirty) == len(three)
+    assert len(thirty) / 30 < 2  # the issue's budget is 10 queries per renewal
+
+
+def test_the_cycle_splits_due_subscriptions_into_batches():
+    ids = list(range(1, 2 * RENEWAL_BATCH_SIZE + 2))
+
+    batches = renewal_batches(ids)
+
+    assert [len(batch) for batch in batches] == [RENEWAL_BATCH_SIZE, RENEWAL_BATCH_SIZE, 1]
+    assert [pk for batch in batches for pk in batch] == ids
+
+
+def test_a_batch_past_its_deadline_confirms_nothing_and_is_settled_later(
+    localstripe, offer, monkeypatch, mailoutbox
+):
+    subscriptions = partners(offer, 3)
+    clock.set_now(moment(ANNIVERSARY))
+    # As if Stripe had been so slow that the batch ran out of time before its first call.
+    monkeypatch.setattr(payments, "BATCH_DEADLINE", dt.timedelta(seconds=-1))
+
+    results = subscriptions_renew_automatically(
+        subscription_ids=[subscription.pk for subscription in subscriptions]
+    )
+
+    assert {result.outcome for result in results} == {RenewalOutcome.PENDING}
+    renewals = Order.objects.filter(kind="renewal")
+    assert set(renewals.values_list("status", flat=True)) == {OrderStatus.PROCESSING}
+    for subscription in subscriptions:
+        customer = subscription.organization.stripe_customer_id
+        assert localstripe.payment_intents(customer=customer) == []
+    assert mailoutbox == []
+
+    # The reconciliation finds them interrupted before any payment: failed, to be retried.
+    clock.set_now(moment(ANNIVERSARY) + RECONCILE_AFTER + dt.timedelta(minutes=1))
+    assert orders_reconcile_stale() == 3
+    assert set(renewals.values_list("status", "failure_code")) == {
+        (OrderStatus.FAILED, "processing_error")
+    }
