@@ -2,16 +2,22 @@
 
 The protocol, for purchases (on-session, in the browser) and renewals (off-session, in jobs):
 
-1. **Claim**: a conditional UPDATE moves the order from ``pending``/``failed`` to ``processing``
-   and numbers the attempt. Only one caller wins; every other caller (a second tab, a double
-   click, a second worker, a redelivered task) sees the order as it is and charges nothing.
-2. **Create** an unconfirmed PaymentIntent with an idempotency key derived from the attempt row,
-   and store its id (committed) before any money moves.
+1. **Claim**: a conditional UPDATE moves the order from ``pending``/``failed`` to ``processing``,
+   numbers the attempt and stamps the row with a token of this call. Only one caller wins;
+   every other caller (a second tab, a double click, a second worker, a redelivered task) sees
+   the order as it is and charges nothing.
+2. **Create** an unconfirmed PaymentIntent with an idempotency key derived from the order row and
+   its attempt number, and record the attempt with its PaymentIntent id (committed) before any
+   money moves.
 3. **Confirm** it. The answer is recorded in the same transaction that confirms the order and
    starts or renews the subscription.
 4. If the outcome is unknown (timeout, crash after Stripe answered, lost commit) the order stays
-   ``processing`` with the PaymentIntent id stored; ``order_reconcile`` looks the PaymentIntent up
-   in Stripe and settles the order from what Stripe says. It never charges again.
+   ``processing`` with the PaymentIntent id stored; ``order_settle_from_stripe`` looks the
+   PaymentIntent up in Stripe and settles the order from what Stripe says. It never charges
+   again. An order left ``processing`` without one was never confirmed: it simply failed.
+
+``orders_charge`` runs the protocol for a batch of orders (the billing cycle's), with the
+database work done once per step for the whole batch; ``order_charge`` is a batch of one.
 """
 
 from __future__ import annotations
@@ -297,17 +303,22 @@ def _claim(
             claimed_at=now,
             claim_token=token,
         )
-    won = dict(
-        Order.objects.filter(pk__in=[order.pk for order in orders], claim_token=token).values_list(
-            "pk", "attempt_count"
-        )
-    )
+    # Read back with what another tab may have changed before the claim (price, card).
+    won = {
+        pk: row
+        for pk, *row in Order.objects.filter(
+            pk__in=[order.pk for order in orders], claim_token=token
+        ).values_list("pk", "attempt_count", "amount", "currency", "payment_method_id")
+    }
     claimed = []
     for order in orders:
         if order.pk in won:
             for name, value in ((updates or {}).get(order.pk) or {}).items():
                 setattr(order, name, value)
-            order.status, order.attempt_count = OrderStatus.PROCESSING, won[order.pk]
+            order.attempt_count, order.amount, order.currency, card_id = won[order.pk]
+            if card_id != order.payment_method_id:
+                order.payment_method = PaymentMethod.objects.filter(pk=card_id).first()
+            order.status = OrderStatus.PROCESSING
             order.stripe_payment_intent_id = order.failure_code = order.failure_message = ""
             order.claimed_at, order.claim_token = now, token
             claimed.append(order)

@@ -13,6 +13,11 @@ row per attempt. A crash in between, a timeout settled later by the reconciliati
 up by the next cycle (``renewal_orders_to_follow_up``), so nothing is lost and nothing is told
 twice.
 
+**Batches.** The cycle renews due subscriptions ``RENEWAL_BATCH_SIZE`` at a time (one task
+each): a batch costs a fixed number of queries, so a renewal costs a fraction of one, and each
+subscription in it gets exactly what renewing it alone would give (``subscription_renew_
+automatically`` is a batch of one).
+
 Every function here takes ids or plain values and is safe to run twice and concurrently. Call
 them outside a transaction (tasks, the command and admin actions do): each commits its own
 steps, and emails go out after their claim has committed.
