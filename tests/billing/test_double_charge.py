@@ -39,8 +39,8 @@ from billing.models import (
     Subscription,
     SubscriptionEvent,
 )
-from billing.services.payments import RECONCILE_AFTER
 from billing.services import renewals
+from billing.services.payments import RECONCILE_AFTER
 from billing.services.renewals import billing_cycle_run_now
 from membership.models import Organization
 from partnerportal import clock
