@@ -70,7 +70,6 @@ from billing.services.reminders import (
     Notice,
     billing_recipients,
     email_deliver,
-    notify_once,
     notify_once_each,
     reminder_claim,
     reminders_send,
@@ -304,14 +303,7 @@ def renewal_follow_up(
     """
     subscription = subscription or order.subscription
     if order.status == OrderStatus.PAID:
-        notify_once(
-            subscription=subscription,
-            term_number=order.term_number,
-            kind=ReminderKind.RENEWAL_RECEIPT,
-            send=lambda people: emails.email_renewal_receipt(
-                order=order, subscription=subscription, recipients=people
-            ),
-        )
+        notify_once_each(notices=[_receipt(order, subscription)])
         return RenewalOutcome.RENEWED
     if order.status != OrderStatus.FAILED:
         return RenewalOutcome.PENDING
