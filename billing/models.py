@@ -166,6 +166,9 @@ OPEN_ORDER_STATUSES = (
     OrderStatus.REQUIRES_ACTION,
     OrderStatus.FAILED,
 )
+# Orders nobody is charging right now: a claim (``billing.services.payments``) may take them, and
+# their terms, price and card may still change. No PaymentIntent of theirs can still charge.
+CLAIMABLE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.FAILED)
 
 
 class Order(models.Model):
