@@ -445,6 +445,7 @@ class PaymentAttemptInline(ReadOnlyInline):
         "idempotency_key",
         "failure_code",
         "failure_message",
+        "stripe_refund_id",
         "created_at",
         "finished_at",
     )
@@ -455,6 +456,31 @@ class RefundInline(ReadOnlyInline):
     model = Refund
     fields = ("amount", "currency", "reason", "stripe_refund_id", "created_by", "created_at")
     readonly_fields = fields
+
+
+class PaymentProblemFilter(admin.SimpleListFilter):
+    """Payments the reconciliation could not settle alone, and second charges it refunded."""
+
+    title = _("payment problems")
+    parameter_name = "payment_problem"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("attention", _("Needs attention")),
+            ("charged_twice", _("Charged twice (refunded)")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "attention":
+            return queryset.filter(attention_since__isnull=False)
+        if self.value() == "charged_twice":
+            return queryset.filter(
+                attempts__status__in=[
+                    PaymentAttempt.Status.DUPLICATE,
+                    PaymentAttempt.Status.REFUNDED,
+                ]
+            ).distinct()
+        return queryset
 
 
 @admin.register(Order)
@@ -470,10 +496,19 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "next_retry_on",
         "retries_stopped",
         "failure_code",
+        "attention_reason",
         "created_at",
     )
     list_select_related = ("organization", "offer")
-    list_filter = ("status", "kind", "retries_stopped", "currency", "offer", "next_retry_on")
+    list_filter = (
+        PaymentProblemFilter,
+        "status",
+        "kind",
+        "retries_stopped",
+        "currency",
+        "offer",
+        "next_retry_on",
+    )
     search_fields = (
         "invoice_number",
         "organization__name",

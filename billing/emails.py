@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from billing.models import Order, ReminderKind, Subscription
@@ -157,6 +158,21 @@ def email_subscription_expired(
     """The grace window is over: expired, benefits revoked, back to Network membership."""
     return email_send(
         "billing_subscription_expired", recipients=recipients, context=_context(subscription)
+    )
+
+
+def email_order_needs_attention(*, order: Order) -> int:
+    """Staff: a payment the reconciliation cannot settle on its own, or a second charge it
+    refunded (``billing.services.reconciliation``)."""
+    return email_send(
+        "billing_staff_order_attention",
+        recipients=[settings.STAFF_ALERT_EMAIL],
+        context={
+            "order": order,
+            "organization": order.organization,
+            "reason": order.attention_reason,
+            "order_url": absolute_url(reverse("admin:billing_order_change", args=[order.pk])),
+        },
     )
 
 

@@ -219,6 +219,12 @@ class Order(models.Model):
         _("invoice number"), max_length=32, unique=True, null=True, blank=True
     )
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    # The reconciliation's bookkeeping (billing.services.reconciliation): how many times it
+    # looked this order's payment up without settling it, and why staff must look at it.
+    reconcile_count = models.PositiveIntegerField(_("reconciliations"), default=0)
+    attention_reason = models.CharField(_("needs attention because"), max_length=500, blank=True)
+    attention_since = models.DateTimeField(_("needs attention since"), null=True, blank=True)
+    attention_notified_at = models.DateTimeField(_("staff told"), null=True, blank=True)
     refunded_amount = models.PositiveIntegerField(_("refunded (minor units)"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -243,7 +249,16 @@ class Order(models.Model):
                 name="one_open_purchase_per_offer",
             ),
         ]
-        indexes = [models.Index(fields=["status", "next_retry_on"])]
+        indexes = [
+            models.Index(fields=["status", "next_retry_on"]),
+            # The reconciliation's scan: claims older than the claim timeout.
+            models.Index(fields=["status", "claimed_at"]),
+            models.Index(
+                fields=["attention_since"],
+                condition=Q(attention_since__isnull=False),
+                name="order_needs_attention",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.invoice_number or f"Order {self.pk}"
@@ -258,11 +273,19 @@ class PaymentAttempt(models.Model):
     """One PaymentIntent tried for an order, with what Stripe answered."""
 
     class Status(models.TextChoices):
+        # Open: the PaymentIntent may still charge (docs/payments.md).
         STARTED = "started", _("Started")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-        REQUIRES_ACTION = "requires_action", _("Requires authentication")
         UNKNOWN = "unknown", _("Outcome unknown (to reconcile)")
+        REQUIRES_ACTION = "requires_action", _("Requires authentication")
+        # The order's payment.
+        SUCCEEDED = "succeeded", _("Succeeded")
+        # Closed without charging: Stripe declined it, or it was canceled before any charge.
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled before any charge")
+        # It charged, but the order was paid by another attempt (or could not be paid any more):
+        # refunded automatically.
+        DUPLICATE = "duplicate", _("Charged twice: refund pending")
+        REFUNDED = "refunded", _("Charged twice: refunded")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField(_("attempt"))
@@ -276,6 +299,8 @@ class PaymentAttempt(models.Model):
     )
     failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
     failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
+    # The automatic refund of a second successful charge (Status.DUPLICATE → REFUNDED).
+    stripe_refund_id = models.CharField(_("Stripe refund"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -286,9 +311,26 @@ class PaymentAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "number"], name="one_attempt_number_per_order")
         ]
+        indexes = [
+            # The reconciliation's sweep of PaymentIntents that may still charge.
+            models.Index(
+                fields=["status"],
+                condition=Q(status__in=["started", "unknown", "requires_action", "duplicate"]),
+                name="payment_attempt_open",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.order} #{self.number}: {self.status}"
+
+
+# Attempts whose PaymentIntent may still charge, or whose extra charge is still to be refunded.
+OPEN_ATTEMPT_STATUSES = (
+    PaymentAttempt.Status.STARTED,
+    PaymentAttempt.Status.UNKNOWN,
+    PaymentAttempt.Status.REQUIRES_ACTION,
+    PaymentAttempt.Status.DUPLICATE,
+)
 
 
 class Refund(models.Model):

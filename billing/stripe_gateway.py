@@ -1,12 +1,21 @@
 """The one module that talks to Stripe. Nothing else imports ``stripe``.
 
-It returns plain dataclasses and dicts, never SDK objects, and turns the SDK's errors into three
-of ours: ``PaymentDeclined`` (a definite "no" from the card), ``StripeRequestError`` (we asked for
-something invalid) and ``StripeUnavailable`` (the outcome is unknown: network, timeout, 5xx).
+It returns plain dataclasses and dicts, never SDK objects, and turns the SDK's errors into ours:
+``PaymentDeclined`` (a definite "no" from the card), ``StripeRequestError`` (Stripe refused the
+request itself; ``StripeNotFound`` when the object does not exist) and ``StripeUnavailable`` (the
+outcome is unknown: network, timeout, 5xx, rate limit).
 
-The SDK's own network retries are switched off: localstripe ignores idempotency keys, and even
-with real Stripe we prefer to reconcile an unknown outcome by looking the PaymentIntent up (see
-``billing.services.payments``) rather than by sending the charge again.
+**Timeouts and retries.** The SDK's defaults are an 80 s timeout and no automatic network
+retries for a ``StripeClient``; we keep "no automatic retries" and shorten the timeout:
+
+- ``STRIPE_TIMEOUT_SECONDS`` (20 s) answers a partner's Purchase before gunicorn's 30 s worker
+  timeout can kill the request mid-call, and keeps a billing batch within its deadline when
+  Stripe is slow. A timeout is not a failure: ``billing.services.payments`` treats every
+  PaymentIntent whose confirm may have been sent as *in flight* until Stripe reports it
+  succeeded, failed or canceled, so a timeout never starts a second PaymentIntent.
+- No SDK-level retries: the SDK would resend a confirm or a refund after a timeout. That is safe
+  with Stripe's idempotency keys, but localstripe (development, tests) ignores them, and an
+  unknown outcome is settled by looking the object up, which works against both.
 """
 
 from __future__ import annotations
@@ -31,6 +40,10 @@ class StripeRequestError(Exception):
     """Stripe refused the request itself (bad id, bad state)."""
 
 
+class StripeNotFound(StripeRequestError):
+    """Stripe has no such object (HTTP 404): a PaymentIntent we recorded cannot be found."""
+
+
 class PaymentDeclined(Exception):
     def __init__(self, message: str, code: str = "card_declined"):
         super().__init__(message)
@@ -51,6 +64,10 @@ class PaymentIntentResult:
     failure_message: str = ""
     metadata: dict | None = None
 
+    @property
+    def paid(self) -> bool:
+        return self.status == "succeeded"
+
 
 @dataclass(frozen=True)
 class CardDetails:
@@ -66,7 +83,8 @@ def is_localstripe() -> bool:
     return bool(settings.STRIPE_API_BASE)
 
 
-def _client(timeout: float = 20.0) -> stripe.StripeClient:
+def _client(timeout: float | None = None) -> stripe.StripeClient:
+    timeout = float(settings.STRIPE_TIMEOUT_SECONDS if timeout is None else timeout)
     api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
     key = (settings.STRIPE_SECRET_KEY, api_base, timeout)
     with _clients_lock:
@@ -91,6 +109,10 @@ def _call(function, *args, **kwargs):
         ) from error
     except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as error:
         raise StripeUnavailable(str(error)) from error
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            raise StripeNotFound(error.user_message or str(error)) from error
+        raise StripeRequestError(error.user_message or str(error)) from error
     except stripe.StripeError as error:
         raise StripeRequestError(error.user_message or str(error)) from error
 
@@ -250,6 +272,15 @@ def payment_intent_retrieve(payment_intent_id: str) -> PaymentIntentResult:
     return _payment_intent(_call(_client().v1.payment_intents.retrieve, payment_intent_id))
 
 
+def payment_intent_cancel(payment_intent_id: str) -> PaymentIntentResult:
+    """Cancel a PaymentIntent so that nothing can ever charge it.
+
+    Stripe refuses (``StripeRequestError``) when it has succeeded or is processing: look it up
+    to see which. Canceling one already canceled is refused too; the lookup says so.
+    """
+    return _payment_intent(_call(_client().v1.payment_intents.cancel, payment_intent_id))
+
+
 def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> dict:
     refund = _as_dict(
         _call(
@@ -259,6 +290,20 @@ def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) 
         )
     )
     return {"id": refund["id"], "amount": int(refund["amount"]), "status": refund.get("status", "")}
+
+
+def refunds_for_payment_intent(payment_intent_id: str) -> list[dict]:
+    """The refunds Stripe made of a PaymentIntent (to tell whether an unanswered one happened)."""
+    page = _as_dict(
+        _call(
+            _client().v1.refunds.list,
+            params={"payment_intent": payment_intent_id, "limit": 100},
+        )
+    )
+    return [
+        {"id": refund["id"], "amount": int(refund["amount"]), "status": refund.get("status", "")}
+        for refund in page.get("data", [])
+    ]
 
 
 # Webhooks and health -------------------------------------------------------------------------

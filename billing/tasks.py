@@ -17,12 +17,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
+from billing.selectors.payments import orders_to_reconcile, payment_attempts_to_close
 from billing.selectors.renewals import renewals_due
-from billing.services.payments import orders_reconcile_stale
+from billing.services.reconciliation import payment_attempts_close
 from billing.services.reminders import reminders_send
 from billing.services.renewals import (
+    payments_reconcile,
     renewal_batches,
     renewals_follow_up_missed,
     scheduled_cancellations_end,
@@ -63,6 +66,7 @@ def billing_cycle_run(self) -> dict:
     options = {"queue": queue} if queue else {}
     # Settle unknown outcomes and end scheduled cancellations before anything is charged.
     billing_reconcile.apply_async_on_commit(**options)
+    billing_follow_up.apply_async_on_commit(**options)
     billing_cancellations_end.apply_async_on_commit(**options)
     for batch in renewal_batches(due):
         renewals_charge.apply_async_on_commit(args=[batch], **options)
@@ -72,7 +76,15 @@ def billing_cycle_run(self) -> dict:
     return {"today": today.isoformat(), "renewals_due": len(due)}
 
 
-@shared_task(**_DATABASE_RETRY)
+# The hard time limit of a charging task is the claim timeout: past it, the reconciliation may
+# take the batch's orders over (their charger is then certainly stopped).
+_CHARGING_TIME_LIMITS = {
+    "time_limit": settings.PAYMENT_CLAIM_TIMEOUT,
+    "soft_time_limit": settings.PAYMENT_CLAIM_TIMEOUT - max(5, settings.PAYMENT_CLAIM_TIMEOUT // 6),
+}
+
+
+@shared_task(**_DATABASE_RETRY, **_CHARGING_TIME_LIMITS)
 def renewals_charge(subscription_ids: list[int]) -> dict:
     """Charge a batch of subscriptions' renewals, those (still) due; the service decides."""
     results = subscriptions_renew_automatically(subscription_ids=subscription_ids)
@@ -83,19 +95,43 @@ def renewals_charge(subscription_ids: list[int]) -> dict:
     return {str(result.subscription_id): str(result.outcome) for result in results}
 
 
-@shared_task(**_DATABASE_RETRY)
+@shared_task(**_DATABASE_RETRY, **_CHARGING_TIME_LIMITS)
 def renewal_charge(subscription_id: int) -> dict:
     """One subscription's renewal (messages queued before batches existed still run)."""
     result = subscription_renew_automatically(subscription_id=subscription_id)
     return {"subscription": subscription_id, "outcome": str(result.outcome), "retry": result.retry}
 
 
+# Stale payments are settled by tasks of this many orders each, run in parallel by the workers.
+RECONCILE_CHUNK_SIZE = 25
+
+
+@shared_task(bind=True, **_DATABASE_RETRY)
+def billing_reconcile(self) -> dict:
+    """Beat, every minute: settle stale payments in parallel chunks, close stray PaymentIntents.
+
+    Cheap when there is nothing to do (two indexed queries), so it runs often: a partner charged
+    during a fault sees the renewal minutes after the fault ends, not at the next hourly cycle.
+    """
+    order_ids = orders_to_reconcile()
+    options = {"queue": queue} if (queue := _queue_of(self)) else {}
+    for start in range(0, len(order_ids), RECONCILE_CHUNK_SIZE):
+        chunk = order_ids[start : start + RECONCILE_CHUNK_SIZE]
+        billing_reconcile_orders.apply_async_on_commit(args=[chunk], **options)
+    closed = payment_attempts_close(attempt_ids=payment_attempts_to_close())
+    return {"stale": len(order_ids), "strays_closed": closed}
+
+
 @shared_task(**_DATABASE_RETRY)
-def billing_reconcile() -> dict:
-    """Settle charges whose outcome was unknown, then tell partners what was left untold."""
-    reconciled = orders_reconcile_stale()
-    followed_up = renewals_follow_up_missed()
-    return {"reconciled": reconciled, "followed_up": followed_up}
+def billing_reconcile_orders(order_ids: list[int]) -> int:
+    """Settle a chunk of stale payments and follow the renewals among them up."""
+    return payments_reconcile(order_ids=order_ids)
+
+
+@shared_task(**_DATABASE_RETRY)
+def billing_follow_up() -> int:
+    """Tell partners outcomes a crash left untold (the hourly cycle)."""
+    return renewals_follow_up_missed()
 
 
 @shared_task(**_DATABASE_RETRY)

@@ -6,6 +6,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerportal.settings")
 
@@ -21,6 +22,11 @@ app.conf.beat_schedule = {
     "billing-cycle-hourly": {
         "task": "billing.tasks.billing_cycle_run",
         "schedule": crontab(minute=5),
+    },
+    # Unknown payment outcomes are settled minutes after the claim timeout, not hours.
+    "billing-reconcile": {
+        "task": "billing.tasks.billing_reconcile",
+        "schedule": float(settings.PAYMENT_RECONCILE_EVERY_SECONDS),
     },
     "support-auto-close-hourly": {
         "task": "support.tasks.service_requests_auto_close",

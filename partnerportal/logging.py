@@ -24,8 +24,10 @@ _SENSITIVE_NAMES = r"(?:password\d?|passwd|new_password\d|old_password|secret|to
 
 _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     # Card numbers (13 to 19 digits, with or without spaces or dashes). Not the digits of a
-    # decimal ("took 0.12345678901234s"); a card number that ends a sentence is still one.
-    (re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?!\d|\.\d)"), "[card]"),
+    # decimal ("took 0.12345678901234s") or of an identifier such as a task's UUID
+    # ("renewals_charge[12345678-1234-5678-9e9c-…]"); a card number that ends a sentence is
+    # still one.
+    (re.compile(r"(?<![\w.-])(?:\d[ -]?){12,18}\d(?!\w|[.-]\w)"), "[card]"),
     # Stripe secret and restricted keys, webhook secrets, client secrets of intents.
     (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+"), "[secret]"),
     (re.compile(r"\bwhsec_[A-Za-z0-9]+"), "[secret]"),

@@ -261,6 +261,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TIMEZONE = "UTC"
+# Celery 6 changes this default to True; pinned so the upgrade changes nothing. On a lost broker
+# connection the running tasks' messages are redelivered anyway (acks_late: they cannot be acked
+# on the dead connection); cancelling them keeps a task from running twice at once. Every task is
+# safe to run again (the services claim their work), so nothing is lost either way.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Stripe: STRIPE_API_BASE empty means real Stripe; http://127.0.0.1:8420 means localstripe.
@@ -284,6 +290,18 @@ STRIPE_JS_URL = env.str(
     else "https://js.stripe.com/v3/",
 )
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+# How long one Stripe call may take before its outcome counts as unknown (billing/stripe_gateway.py
+# says why 20 s and not the SDK's 80 s).
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+
+# Payments (docs/payments.md). A claim older than PAYMENT_CLAIM_TIMEOUT belongs to a charger that
+# was stopped: it is Celery's hard time limit for the charging tasks (a web request is killed by
+# gunicorn long before), so the reconciliation, which beat runs every
+# PAYMENT_RECONCILE_EVERY_SECONDS, may take the order over. An order still unsettled after
+# PAYMENT_RECONCILE_ATTEMPTS reconciliations goes to staff ("needs attention").
+PAYMENT_CLAIM_TIMEOUT = env.int("PAYMENT_CLAIM_TIMEOUT", default=180)
+PAYMENT_RECONCILE_EVERY_SECONDS = env.int("PAYMENT_RECONCILE_EVERY_SECONDS", default=60)
+PAYMENT_RECONCILE_ATTEMPTS = env.int("PAYMENT_RECONCILE_ATTEMPTS", default=10)
 
 # Business rules (DESIGN.md); settings so that staff can tune them per deployment.
 RENEWAL_WINDOW_DAYS_BEFORE = 90

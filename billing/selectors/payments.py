@@ -1,9 +1,16 @@
-"""Reads about payments: what a failed charge means, in the reader's language."""
+"""Reads about payments: what a failed charge means, and what the reconciliation must settle."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import F
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from billing.models import OPEN_ATTEMPT_STATUSES, Order, OrderStatus, PaymentAttempt
+from partnerportal import clock
 
 # Lazy: an email's context is built in the sender's language and rendered in the recipient's.
 REASONS = {
@@ -30,3 +37,39 @@ def payment_failure_reason(*, code: str, message: str = "") -> str | Promise:
     Stripe's own message is in English; it is shown only for codes we have no words for.
     """
     return REASONS.get(code) or message or REASONS["card_declined"]
+
+
+# The reconciliation's reads (billing.services.reconciliation) ------------------------------------
+
+
+def claim_timeout() -> dt.timedelta:
+    """A claim older than this belongs to a charger that was stopped (``PAYMENT_CLAIM_TIMEOUT``)."""
+    return dt.timedelta(seconds=settings.PAYMENT_CLAIM_TIMEOUT)
+
+
+def orders_to_reconcile(*, now: dt.datetime | None = None) -> list[int]:
+    """Orders claimed for longer than the claim timeout and still ``processing``, oldest first."""
+    cutoff = (now or clock.now()) - claim_timeout()
+    return list(
+        Order.objects.filter(status=OrderStatus.PROCESSING, claimed_at__lte=cutoff)
+        .order_by("claimed_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def payment_attempts_to_close() -> list[int]:
+    """Attempts whose PaymentIntent may still charge although their order moved on (it was paid
+    by another attempt, or canceled), and second charges still to be refunded.
+
+    The current attempt of an order still being paid is the charger's (or the reconciliation's
+    when it is stale), never this sweep's.
+    """
+    return list(
+        PaymentAttempt.objects.filter(status__in=OPEN_ATTEMPT_STATUSES)
+        .exclude(
+            order__status__in=[OrderStatus.PROCESSING, OrderStatus.REQUIRES_ACTION],
+            number=F("order__attempt_count"),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -12,7 +12,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from billing import stripe_gateway
-from billing.models import Order, OrderKind, OrderStatus, PaymentMethod, Subscription
+from billing.models import (
+    CLAIMABLE_ORDER_STATUSES,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentMethod,
+    Subscription,
+)
 from billing.selectors.checkout import terms_accepted_current
 from billing.selectors.subscriptions import purchase_blocker, renewal_blocker
 from billing.services.payment_methods import payment_method_save
@@ -22,16 +29,16 @@ from billing.services.payments import (
     order_change_card,
     order_charge,
     order_open_purchase,
-    order_settle_from_stripe,
     renewal_order_for_next_term,
 )
+from billing.services.reconciliation import order_settle_from_stripe
 from membership.models import Organization, User
 from offers.models import Offer, TermsAcceptance, TermsVersion
 from offers.selectors import terms_current
 from partnerportal import clock
 
 # Orders a person may still change (terms, card) because nobody is charging them right now.
-CHANGEABLE_STATUSES = (OrderStatus.PENDING, OrderStatus.FAILED)
+CHANGEABLE_STATUSES = CLAIMABLE_ORDER_STATUSES
 
 
 def terms_accept(

@@ -1,23 +1,26 @@
-"""Charging an order exactly once.
+"""Charging an order exactly once (the state machine, with its reasons: docs/payments.md).
 
 The protocol, for purchases (on-session, in the browser) and renewals (off-session, in jobs):
 
 1. **Claim**: a conditional UPDATE moves the order from ``pending``/``failed`` to ``processing``,
-   numbers the attempt and stamps the row with a token of this call. Only one caller wins;
-   every other caller (a second tab, a double click, a second worker, a redelivered task) sees
-   the order as it is and charges nothing.
+   numbers the attempt and stamps the row with a token of this call. Only one caller wins; every
+   other caller (a second tab, a double click, a second worker, a redelivered task) sees the
+   order as it is and charges nothing. A claimable order has no PaymentIntent that could still
+   charge (``billing.services.payment_outcomes`` closes each one before it frees the order).
 2. **Create** an unconfirmed PaymentIntent with an idempotency key derived from the order row and
    its attempt number, and record the attempt with its PaymentIntent id (committed) before any
-   money moves.
-3. **Confirm** it. The answer is recorded in the same transaction that confirms the order and
-   starts or renews the subscription.
-4. If the outcome is unknown (timeout, crash after Stripe answered, lost commit) the order stays
-   ``processing`` with the PaymentIntent id stored; ``order_settle_from_stripe`` looks the
-   PaymentIntent up in Stripe and settles the order from what Stripe says. It never charges
-   again. An order left ``processing`` without one was never confirmed: it simply failed.
+   money moves — *fenced*: only while the claim is still this call's. A charger that wakes up
+   after the reconciliation took its order over records nothing and confirms nothing.
+3. **Confirm** it. From the moment the confirm may have been sent, the PaymentIntent is *in
+   flight* until Stripe reports it succeeded, failed or canceled: a timeout is looked up, and an
+   answer that says it still waits for its confirm leaves the order ``processing``. A timeout
+   never starts a second PaymentIntent.
+4. What Stripe answered is applied by ``billing.services.payment_outcomes``; unknown outcomes are
+   settled by ``billing.services.reconciliation``, which never charges.
 
 ``orders_charge`` runs the protocol for a batch of orders (the billing cycle's), with the
-database work done once per step for the whole batch; ``order_charge`` is a batch of one.
+database work done once per step for the whole batch; ``order_charge`` is a batch of one. A
+database error on one order (a killed connection) affects that order only.
 """
 
 from __future__ import annotations
@@ -27,15 +30,20 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
+from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from billing import stripe_gateway
 from billing.models import (
+    CLAIMABLE_ORDER_STATUSES,
+    OPEN_ORDER_STATUSES,
     Order,
     OrderKind,
     OrderStatus,
@@ -43,60 +51,28 @@ from billing.models import (
     PaymentMethod,
     Subscription,
 )
-from billing.services.subscriptions import subscription_start, subscriptions_apply_renewals
-from membership.models import AuditEvent, Organization, User
-from membership.services import audit_event
+from billing.selectors.renewals import PROCESSING_ERROR
+from billing.services.payment_outcomes import (
+    HARD_DECLINE_CODES,
+    ChargeOutcome,
+    Payment,
+    PaymentSetupError,
+    log_fenced,
+    order_apply_intent,
+    order_close_attempt,
+    order_release_unstarted,
+    orders_record_paid,
+    record_failure,
+)
+from billing.services.reconciliation import order_settle_from_stripe
+from membership.models import Organization, User
 from offers.models import Offer, OfferPrice, TermsAcceptance
 from offers.selectors import offer_price
 from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 
-# Failure codes after which retrying the same card automatically is pointless or not allowed.
-HARD_DECLINE_CODES = frozenset(
-    {
-        "authentication_required",
-        "expired_card",
-        "incorrect_number",
-        "invalid_account",
-        "lost_card",
-        "stolen_card",
-        "pickup_card",
-        "restricted_card",
-        "do_not_honor",
-        "fraudulent",
-        "payment_method_missing",
-    }
-)
-
-
-# A claimed order still ``processing`` after this long was abandoned (a crash, a lost commit).
-# It is well past the Celery hard time limit and Stripe's timeout, so no charge is still in flight.
-RECONCILE_AFTER = dt.timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class ChargeOutcome:
-    """What happened to an order's payment, as a page or a job needs to know it."""
-
-    status: str  # an OrderStatus value
-    order: Order
-    message: str = ""
-    client_secret: str = ""  # for 3-D Secure in the browser
-    # False when this call charged nothing because the order was paid, or being paid, already
-    # (someone else's attempt): jobs then leave the follow-up (emails, retries) to that caller.
-    attempted: bool = True
-    # An unexpected error on this order (a crash mid-charge): raised by ``order_charge``; a
-    # batch logs it and goes on with the other orders.
-    error: BaseException | None = field(default=None, compare=False)
-
-    @property
-    def paid(self) -> bool:
-        return self.status == OrderStatus.PAID
-
-
-class PaymentSetupError(Exception):
-    """The order cannot be charged as it stands (no card, no Stripe customer…)."""
+T = TypeVar("T")
 
 
 # Orders --------------------------------------------------------------------------------------
@@ -139,21 +115,16 @@ def order_open_purchase(
                 organization=organization,
                 offer=offer,
                 kind=OrderKind.PURCHASE,
-                status__in=[
-                    OrderStatus.PENDING,
-                    OrderStatus.PROCESSING,
-                    OrderStatus.REQUIRES_ACTION,
-                    OrderStatus.FAILED,
-                ],
+                status__in=OPEN_ORDER_STATUSES,
             )
             .select_related("payment_method", "offer")
             .first()
         )
         if order is not None:
             # Price and card only change while nobody is charging the order.
-            Order.objects.filter(
-                pk=order.pk, status__in=[OrderStatus.PENDING, OrderStatus.FAILED]
-            ).update(amount=price.amount, currency=price.currency, **updates)
+            Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES).update(
+                amount=price.amount, currency=price.currency, **updates
+            )
             order.refresh_from_db()
             return order
         try:
@@ -252,17 +223,22 @@ def order_change_card(
     if placed_by is not None:
         updates["placed_by"] = placed_by
     return bool(
-        Order.objects.filter(
-            pk=order.pk, status__in=[OrderStatus.PENDING, OrderStatus.FAILED]
-        ).update(**updates)
+        Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES).update(**updates)
     )
 
 
 # Charging ------------------------------------------------------------------------------------
 
-# A batch stops starting Stripe calls this long after its claim, well before the reconciliation
-# may take its orders for abandoned (RECONCILE_AFTER): what it did not reach is left unconfirmed.
-BATCH_DEADLINE = RECONCILE_AFTER / 2
+
+def batch_deadline() -> dt.timedelta:
+    """A batch starts no Stripe call later than this after its claim.
+
+    Inside the claim timeout (the charging tasks' hard time limit) by two Stripe calls (a
+    confirm that times out and the lookup after it) and a margin, so that a batch is done before
+    the reconciliation may take its orders over: 130 s with the defaults.
+    """
+    seconds = settings.PAYMENT_CLAIM_TIMEOUT - 2 * settings.STRIPE_TIMEOUT_SECONDS - 10
+    return dt.timedelta(seconds=seconds)
 
 
 def _claim(
@@ -286,30 +262,32 @@ def _claim(
     for order in orders:
         groups[tuple(sorted(((updates or {}).get(order.pk) or {}).items()))].append(order.pk)
     for group_updates, pks in groups.items():
-        claimable = Order.objects.filter(
-            pk__in=pks, status__in=[OrderStatus.PENDING, OrderStatus.FAILED]
-        )
+        claimable = Order.objects.filter(pk__in=pks, status__in=CLAIMABLE_ORDER_STATUSES)
         if condition is not None:
             claimable = claimable.filter(condition)
         claimable.update(
             **dict(group_updates),
             status=OrderStatus.PROCESSING,
             attempt_count=F("attempt_count") + 1,
-            # The previous attempt's PaymentIntent is no longer the order's: a late webhook or
-            # settle for it must not touch the order while this attempt is in flight.
+            # The previous attempt's PaymentIntent is closed (a claimable order has none that
+            # could charge); this attempt's is recorded once it exists.
             stripe_payment_intent_id="",
             failure_code="",
             failure_message="",
             claimed_at=now,
             claim_token=token,
+            reconcile_count=0,
+            updated_at=now,
         )
     # Read back with what another tab may have changed before the claim (price, card).
-    won = {
-        pk: row
-        for pk, *row in Order.objects.filter(
-            pk__in=[order.pk for order in orders], claim_token=token
-        ).values_list("pk", "attempt_count", "amount", "currency", "payment_method_id")
-    }
+    rows = _retrying_once(
+        lambda: list(
+            Order.objects.filter(
+                pk__in=[order.pk for order in orders], claim_token=token
+            ).values_list("pk", "attempt_count", "amount", "currency", "payment_method_id")
+        )
+    )
+    won = {pk: row for pk, *row in rows}
     claimed = []
     for order in orders:
         if order.pk in won:
@@ -328,7 +306,12 @@ def _claim(
 def _outcome_for_unclaimed(order: Order) -> ChargeOutcome:
     order.refresh_from_db()
     if order.status == OrderStatus.REQUIRES_ACTION and order.stripe_payment_intent_id:
-        intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
+        try:
+            intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
+        except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
+            return ChargeOutcome(
+                order.status, order, message=_("We could not reach the payment service.")
+            )
         if intent.status == "requires_action":
             return ChargeOutcome(order.status, order, client_secret=intent.client_secret)
         return order_settle_from_stripe(order=order)
@@ -389,18 +372,19 @@ def orders_charge(
     Every order must be chargeable (``order_chargeable``), with ``organization`` and
     ``payment_method`` loaded. The protocol of this module, with the database work done once
     per batch: claim (``_claim``), create every PaymentIntent unconfirmed, record the attempts
-    with their PaymentIntent ids (committed) before any is confirmed, confirm each, then mark
-    the paid ones paid in one transaction (``orders_mark_paid``). Declines, 3-D Secure and
-    unknown outcomes are settled order by order, as in a single charge.
+    with their PaymentIntent ids (committed, fenced) before any is confirmed, confirm each, then
+    mark the paid ones paid in one transaction. Declines, 3-D Secure and unknown outcomes are
+    settled order by order, as in a single charge.
 
-    An unexpected error on one order (a bug, a crash mid-call) does not stop the others: it is
-    logged, its order stays ``processing`` for the reconciliation, and its outcome carries the
-    error. Past ``deadline`` (``BATCH_DEADLINE``) no new Stripe call is started; the orders left are settled by the
-    reconciliation as interrupted (nothing was confirmed for them).
+    An unexpected error on one order (a bug, a database error, a crash mid-call) does not stop
+    the others: it is logged, its order stays ``processing`` for the reconciliation, and its
+    outcome carries the error. Past ``deadline`` (``batch_deadline()``) no new Stripe call is
+    started: orders without a PaymentIntent yet are released at once (failed, nothing charged),
+    those with an unconfirmed one are left to the reconciliation, which cancels it.
     """
     outcomes: dict[int, ChargeOutcome] = {}
     started = time.monotonic()
-    deadline = BATCH_DEADLINE if deadline is None else deadline
+    deadline = batch_deadline() if deadline is None else deadline
     claimed = _claim(
         [order for order in orders if order.status != OrderStatus.PAID],
         condition=claim_condition,
@@ -408,12 +392,12 @@ def orders_charge(
     )
     won = {order.pk for order in claimed}
     for order in orders:
-        if order.pk not in won:
-            unclaimed = (
-                ChargeOutcome(OrderStatus.PAID, order)
-                if order.status == OrderStatus.PAID
-                else _outcome_for_unclaimed(order)
-            )
+        if order.pk in won:
+            continue
+        if order.status == OrderStatus.PAID:
+            outcomes[order.pk] = ChargeOutcome(OrderStatus.PAID, order, attempted=False)
+        else:
+            unclaimed = _isolated(order, partial(_outcome_for_unclaimed, order))
             outcomes[order.pk] = replace(unclaimed, attempted=False)
 
     def past_deadline() -> bool:
@@ -425,7 +409,9 @@ def orders_charge(
     attempts: list[PaymentAttempt] = []
     for order in claimed:
         if past_deadline():
-            outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order)
+            outcomes[order.pk] = _isolated(
+                order, partial(order_release_unstarted, order=order, claim_token=order.claim_token)
+            )
             continue
         attempt = PaymentAttempt(
             order=order,
@@ -444,7 +430,7 @@ def orders_charge(
                 metadata={"order_id": str(order.pk), "attempt": str(attempt.number)},
             )
         except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError) as error:
-            # Nothing was confirmed, so nothing was charged: the attempt simply failed.
+            # Never confirmed, so nothing can charge it (if it exists, nobody knows its id).
             refused.append((order, attempt, str(error)))
         except Exception as error:
             logger.exception("creating the PaymentIntent of order %s failed", order.pk)
@@ -456,19 +442,31 @@ def orders_charge(
         attempts.append(attempt)
 
     # On record before any money moves: a crash from here on is settled by looking them up.
-    with transaction.atomic():
-        PaymentAttempt.objects.bulk_create(attempts)
-        Order.objects.bulk_update(
-            [order for order, _attempt in created], ["stripe_payment_intent_id"]
-        )
+    recorded = _attempts_record(attempts)
     for order, attempt, message in refused:
-        outcomes[order.pk] = _record_failure(
-            order, attempt, code="processing_error", message=message, hard=False
+        if order.pk not in recorded:
+            outcomes[order.pk] = _isolated(order, partial(_fenced, order))
+            continue
+        outcomes[order.pk] = _isolated(
+            order,
+            partial(
+                record_failure,
+                order,
+                attempt,
+                code=PROCESSING_ERROR,
+                message=message,
+                hard=False,
+            ),
         )
 
     # Confirm.
-    answered: list[tuple[Order, PaymentAttempt, stripe_gateway.PaymentIntentResult]] = []
+    answered: list[Payment] = []
     for order, attempt in created:
+        if order.pk not in recorded:
+            # Taken over meanwhile, or the record failed: this PaymentIntent is not on record,
+            # so it is never confirmed, and nothing is charged.
+            outcomes[order.pk] = _isolated(order, partial(_fenced, order))
+            continue
         if past_deadline():
             outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order)
             continue
@@ -479,313 +477,184 @@ def orders_charge(
                 off_session=off_session,
             )
         except stripe_gateway.PaymentDeclined as declined:
-            outcomes[order.pk] = _record_failure(
-                order,
-                attempt,
+            step = partial(
+                order_close_attempt,
+                order=order,
+                attempt=attempt,
+                payment_intent_id=attempt.stripe_payment_intent_id,
                 code=declined.code,
                 message=declined.message,
                 hard=declined.code in HARD_DECLINE_CODES,
+                actor=actor,
             )
-        except stripe_gateway.StripeUnavailable:
-            # The charge may or may not have happened: leave the order claimed, settle by id.
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                status=PaymentAttempt.Status.UNKNOWN
+            outcomes[order.pk] = _isolated(order, step, attempt=attempt, actor=actor)
+        except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError) as error:
+            # The confirm may have reached Stripe (a timeout), or Stripe refused it because the
+            # PaymentIntent moved on (a takeover canceled it; a late confirm got there first):
+            # what happened is what Stripe has now.
+            logger.warning("payment outcome unknown: %s", error, extra={"order_id": order.pk})
+            outcomes[order.pk] = _isolated(
+                order, partial(_settle_unknown, order, attempt, actor), attempt=attempt
             )
-            logger.warning("payment outcome unknown", extra={"task": "order_charge"})
-            outcomes[order.pk] = order_settle_from_stripe(order=order, actor=actor)
         except Exception as error:
             logger.exception("confirming the PaymentIntent of order %s failed", order.pk)
             outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order, error=error)
         else:
             answered.append((order, attempt, intent))
 
-    paid = [
-        (order, attempt, intent)
-        for order, attempt, intent in answered
-        if intent.status == "succeeded"
-    ]
-    if paid:
-        outcomes.update(orders_mark_paid(payments=paid, actor=actor))
+    outcomes.update(_paid_record([payment for payment in answered if payment[2].paid], actor))
     for order, attempt, intent in answered:
-        if intent.status != "succeeded":
-            outcomes[order.pk] = _apply_intent(order, attempt, intent, actor=actor)
+        if not intent.paid:
+            step = partial(
+                order_apply_intent, order=order, attempt=attempt, intent=intent, actor=actor
+            )
+            outcomes[order.pk] = _isolated(order, step, attempt=attempt, actor=actor)
     return outcomes
 
 
-def _apply_intent(
-    order: Order,
-    attempt: PaymentAttempt,
-    intent: stripe_gateway.PaymentIntentResult,
-    *,
-    actor: User | None,
-) -> ChargeOutcome:
-    if intent.status == "succeeded":
-        return order_mark_paid(order=order, attempt=attempt, intent=intent, actor=actor)
-    if intent.status == "requires_action":
-        if attempt.off_session:
-            # Nobody is there to authenticate: stop automatic retries, ask for a manual renewal.
-            return _record_failure(
-                order,
-                attempt,
-                code="authentication_required",
-                message=_(
-                    "Your bank asks you to confirm this payment. Renew by hand to authenticate."
-                ),
-                hard=True,
-            )
-        with transaction.atomic():
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                status=PaymentAttempt.Status.REQUIRES_ACTION
-            )
-            Order.objects.filter(
-                pk=order.pk,
-                attempt_count=attempt.number,
-                status__in=[OrderStatus.PROCESSING, OrderStatus.REQUIRES_ACTION],
-            ).update(status=OrderStatus.REQUIRES_ACTION)
-        order.refresh_from_db()
-        return ChargeOutcome(OrderStatus.REQUIRES_ACTION, order, client_secret=intent.client_secret)
-    if intent.status in ("processing", "requires_confirmation", "requires_capture"):
-        return ChargeOutcome(OrderStatus.PROCESSING, order)
-    return _record_failure(
-        order,
-        attempt,
-        code=intent.failure_code or "card_declined",
-        message=intent.failure_message or _("Your card was declined."),
-        hard=(intent.failure_code or "") in HARD_DECLINE_CODES,
-    )
-
-
-def _record_failure(
-    order: Order, attempt: PaymentAttempt | None, *, code: str, message: str, hard: bool
-) -> ChargeOutcome:
-    """Fail the order's current attempt. ``attempt`` is None when it crashed before its record."""
-    now = clock.now()
-    with transaction.atomic():
-        if attempt is not None:
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                status=PaymentAttempt.Status.FAILED,
-                failure_code=code[:64],
-                failure_message=message[:500],
-                finished_at=now,
-            )
-        updates = {
-            "status": OrderStatus.FAILED,
-            "failure_code": code[:64],
-            "failure_message": message[:500],
-        }
-        if hard:
-            updates["retries_stopped"] = True
-        # Only the order's current attempt may fail it: an older attempt's late answer must not
-        # free the order (FAILED is claimable) while a newer attempt is being charged.
-        Order.objects.filter(
-            pk=order.pk,
-            attempt_count=attempt.number if attempt is not None else order.attempt_count,
-            status__in=[OrderStatus.PROCESSING, OrderStatus.REQUIRES_ACTION],
-        ).update(**updates)
+def _fenced(order: Order) -> ChargeOutcome:
+    log_fenced(order, "charge")
     order.refresh_from_db()
-    return ChargeOutcome(order.status, order, message=message)
+    return ChargeOutcome(order.status, order, attempted=False)
 
 
-def order_mark_paid(
-    *,
-    order: Order,
-    attempt: PaymentAttempt | None,
-    intent: stripe_gateway.PaymentIntentResult,
-    actor: User | None = None,
-    actor_label: str = "",
-) -> ChargeOutcome:
-    """Confirm the order and start or renew the subscription, in one transaction, once."""
-    outcome = orders_mark_paid(
-        payments=[(order, attempt, intent)], actor=actor, actor_label=actor_label
-    )[order.pk]
-    if outcome.error is not None:
-        raise outcome.error
-    return outcome
+def _settle_unknown(order: Order, attempt: PaymentAttempt, actor: User | None) -> ChargeOutcome:
+    """The confirm's answer was lost or refused: settle from Stripe, leaving it in flight if
+    Stripe cannot tell yet (``processing``, or still waiting for the confirm we sent)."""
+    PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.STARTED).update(
+        status=PaymentAttempt.Status.UNKNOWN
+    )
+    try:
+        intent = stripe_gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
+    except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
+        return ChargeOutcome(
+            OrderStatus.PROCESSING, order, message=_("We could not confirm the payment yet.")
+        )
+    return order_apply_intent(order=order, attempt=attempt, intent=intent, actor=actor)
+
+
+def _attempts_record(attempts: list[PaymentAttempt]) -> set[int]:
+    """Record the attempts, with their PaymentIntent ids, of orders still claimed by this call.
+
+    Fenced: the orders whose claim token is still the one they were claimed with are locked, and
+    only they get their attempt and PaymentIntent id written; a charger that slept through its
+    claim timeout finds its orders taken over and records nothing. Returns the ids of the orders
+    recorded. One transaction for the batch; after a database error, one per order.
+    """
+    if not attempts:
+        return set()
+    try:
+        return _attempts_record_together(attempts)
+    except DatabaseError:
+        logger.exception("recording a batch of payment attempts failed; one by one now")
+        _database_recover()
+    recorded: set[int] = set()
+    for attempt in attempts:
+        try:
+            recorded |= _attempts_record_together([attempt])
+        except DatabaseError:
+            logger.exception("recording the payment attempt of order %s failed", attempt.order_id)
+            _database_recover()
+    return recorded
 
 
 @transaction.atomic
-def orders_mark_paid(
-    *,
-    payments: Sequence[tuple[Order, PaymentAttempt | None, stripe_gateway.PaymentIntentResult]],
-    actor: User | None = None,
-    actor_label: str = "",
-) -> dict[int, ChargeOutcome]:
-    """Confirm paid orders and start or renew their subscriptions, in one transaction, once each.
-
-    The orders are locked (in id order, so two batches never deadlock); one already paid by
-    someone else (a webhook, the reconciliation) is left as it is. Renewals are applied, benefits
-    granted and the audit written for the whole batch at once.
-    """
-    intents = {order.pk: intent for order, _attempt, intent in payments}
-    locked = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("organization", "offer", "subscription", "payment_method")
-        .filter(pk__in=intents)
-        .order_by("pk")
-    )
-    now = clock.now()
-    label = actor_label or ("system" if actor is None else "")
-    outcomes: dict[int, ChargeOutcome] = {}
-    paying: list[Order] = []
-    recorded_intents: dict[int, str] = {}
-    for order in locked:
-        intent = intents[order.pk]
-        if order.status == OrderStatus.PAID:
-            outcomes[order.pk] = ChargeOutcome(OrderStatus.PAID, order)
-            continue
-        if intent.amount != order.amount or intent.currency.upper() != order.currency:
-            # Never settle an order on a payment for another amount: leave it for staff.
-            logger.error("payment amount mismatch on order %s", order.pk)
-            error = PaymentSetupError("The payment does not match the order's amount.")
-            outcomes[order.pk] = ChargeOutcome(order.status, order, error=error)
-            continue
-        recorded_intents[order.pk] = order.stripe_payment_intent_id
-        order.status = OrderStatus.PAID
-        order.paid_at = order.updated_at = now
-        order.stripe_payment_intent_id = intent.id
-        order.invoice_number = f"INV-{now:%Y}-{order.pk:06d}"
-        order.next_retry_on = None
-        order.failure_code = order.failure_message = ""
-        paying.append(order)
-    if not paying:
-        return outcomes
-    # What every paid order gets in one UPDATE; what differs per order (the invoice number, a
-    # PaymentIntent other than the one on record) in a second one. bulk_update's CASE per row
-    # and field costs far more to build than to run.
-    Order.objects.filter(pk__in=[order.pk for order in paying]).update(
-        status=OrderStatus.PAID,
-        paid_at=now,
-        next_retry_on=None,
-        failure_code="",
-        failure_message="",
-        updated_at=now,
-    )
-    Order.objects.bulk_update(paying, ["invoice_number"])
-    for order in paying:
-        if order.stripe_payment_intent_id != recorded_intents[order.pk]:
-            Order.objects.filter(pk=order.pk).update(
-                stripe_payment_intent_id=order.stripe_payment_intent_id
-            )
-    PaymentAttempt.objects.filter(
-        order__in=paying,
-        stripe_payment_intent_id__in=[order.stripe_payment_intent_id for order in paying],
-    ).update(status=PaymentAttempt.Status.SUCCEEDED, finished_at=now)
-
-    renewals = [order for order in paying if order.kind == OrderKind.RENEWAL]
-    renewed = subscriptions_apply_renewals(orders=renewals, actor=actor, actor_label=label)
-    for order in paying:
-        if order.kind == OrderKind.PURCHASE:
-            order.subscription = subscription_start(order=order, actor=actor, actor_label=label)
-        else:
-            # The order is saved and current; only its subscription moved on (renewed).
-            order.subscription = renewed[order.pk]
-    _benefits_grant([order.subscription for order in paying])
-    AuditEvent.objects.bulk_create(
-        audit_event(
-            action=(
-                AuditEvent.Action.PURCHASE
-                if order.kind == OrderKind.PURCHASE
-                else AuditEvent.Action.RENEWAL
-            ),
-            organization=order.organization,
-            actor=actor,
-            actor_label=label,
-            target=order.invoice_number,
-            detail={
-                "order": order.pk,
-                "amount": order.amount,
-                "currency": order.currency,
-                "payment_intent": order.stripe_payment_intent_id,
-            },
+def _attempts_record_together(attempts: list[PaymentAttempt]) -> set[int]:
+    tokens = {attempt.order.claim_token for attempt in attempts}
+    owned = set(
+        Order.objects.select_for_update()
+        .filter(
+            pk__in=[attempt.order.pk for attempt in attempts],
+            claim_token__in=tokens,
+            status=OrderStatus.PROCESSING,
         )
-        for order in paying
+        .values_list("pk", "claim_token")
     )
-    for order in paying:
-        outcomes[order.pk] = ChargeOutcome(OrderStatus.PAID, order)
+    mine = [
+        attempt for attempt in attempts if (attempt.order.pk, attempt.order.claim_token) in owned
+    ]
+    for attempt in attempts:
+        if attempt not in mine:
+            log_fenced(attempt.order, "record of its PaymentIntent")
+    if not mine:
+        return set()
+    PaymentAttempt.objects.bulk_create(mine)
+    with_intent = [attempt.order for attempt in mine if attempt.stripe_payment_intent_id]
+    if with_intent:
+        Order.objects.bulk_update(with_intent, ["stripe_payment_intent_id"])
+    return {attempt.order.pk for attempt in mine}
+
+
+def _paid_record(payments: list[Payment], actor: User | None) -> dict[int, ChargeOutcome]:
+    """Mark the batch's paid orders paid together; after a database error, one by one."""
+    if not payments:
+        return {}
+    try:
+        return orders_record_paid(payments=payments, actor=actor)
+    except DatabaseError:
+        logger.exception("marking a batch of orders paid failed; one by one now")
+        _database_recover()
+    outcomes = {}
+    for order, attempt, intent in payments:
+        step = partial(_paid_one, order, attempt, intent, actor)
+        outcomes[order.pk] = _isolated(order, step, attempt=attempt, actor=actor)
     return outcomes
 
 
-def _benefits_grant(subscriptions: list[Subscription]) -> None:
-    """Grant the offers' benefits for the subscriptions' new terms (billing.services.benefits)."""
-    from billing.services.benefits import benefits_grant_for_terms
-
-    benefits_grant_for_terms(subscriptions=subscriptions)
-
-
-# Reconciling ---------------------------------------------------------------------------------
-
-
-def order_settle_from_stripe(
-    *, order: Order, actor: User | None = None, actor_label: str = ""
+def _paid_one(
+    order: Order,
+    attempt: PaymentAttempt,
+    intent: stripe_gateway.PaymentIntentResult,
+    actor: User | None,
 ) -> ChargeOutcome:
-    """Settle an order from what Stripe says about its latest PaymentIntent. Never charges."""
-    order.refresh_from_db()
-    if order.status == OrderStatus.PAID or not order.stripe_payment_intent_id:
-        return ChargeOutcome(order.status, order)
-    attempt = (
-        PaymentAttempt.objects.filter(
-            order=order, stripe_payment_intent_id=order.stripe_payment_intent_id
-        )
-        .order_by("-number")
-        .first()
-    )
+    return orders_record_paid(payments=[(order, attempt, intent)], actor=actor)[order.pk]
+
+
+# A database error on one order --------------------------------------------------------------
+
+
+def _isolated(
+    order: Order,
+    step: Callable[[], ChargeOutcome],
+    *,
+    attempt: PaymentAttempt | None = None,
+    actor: User | None = None,
+) -> ChargeOutcome:
+    """Run one order's step; a database error (a killed connection) affects this order only.
+
+    The connection is reopened for the next order. Once, this order is then settled from what
+    Stripe says (``_settle_unknown``); if that fails too, it stays ``processing`` for the
+    reconciliation, its PaymentIntent in flight.
+    """
     try:
-        intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
-    except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
-        return ChargeOutcome(
-            order.status, order, message=_("We could not confirm the payment yet.")
-        )
-    if intent.status == "succeeded":
-        return order_mark_paid(
-            order=order, attempt=attempt, intent=intent, actor=actor, actor_label=actor_label
-        )
-    if attempt is None:
-        return ChargeOutcome(order.status, order)
-    if intent.status == "requires_confirmation":
-        # Created but never confirmed (we crashed in between): nothing was charged.
-        return _record_failure(
-            order,
-            attempt,
-            code="processing_error",
-            message=_("The payment was interrupted."),
-            hard=False,
-        )
-    return _apply_intent(order, attempt, intent, actor=actor)
+        return step()
+    except DatabaseError as error:
+        logger.exception("database error on order %s", order.pk, extra={"order_id": order.pk})
+        _database_recover()
+        if attempt is not None and attempt.stripe_payment_intent_id:
+            try:
+                return _settle_unknown(order, attempt, actor)
+            except DatabaseError:
+                logger.exception("settling order %s after a database error failed", order.pk)
+                _database_recover()
+        return ChargeOutcome(OrderStatus.PROCESSING, order, error=error)
 
 
-def order_settle_payment_intent(
-    *, payment_intent_id: str, actor_label: str = "stripe webhook"
-) -> ChargeOutcome | None:
-    """Settle the order a PaymentIntent belongs to (webhooks, the browser after 3-D Secure)."""
-    order = Order.objects.filter(attempts__stripe_payment_intent_id=payment_intent_id).first()
-    if order is None:
-        return None
-    if order.stripe_payment_intent_id != payment_intent_id:
-        # An older attempt's event arriving late: the current attempt decides.
-        return ChargeOutcome(order.status, order)
-    return order_settle_from_stripe(order=order, actor_label=actor_label)
+def _database_recover() -> None:
+    """Drop a connection a database error may have broken, so the next query opens a new one.
+
+    Inside a transaction the caller's rollback decides; Django closes a connection whose
+    rollback fails.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
 
 
-def orders_reconcile_stale(*, older_than: dt.timedelta | None = None) -> int:
-    """Settle orders left ``processing`` by a crash or a timeout. Returns how many were settled."""
-    cutoff = clock.now() - (RECONCILE_AFTER if older_than is None else older_than)
-    settled = 0
-    for order in Order.objects.filter(
-        status=OrderStatus.PROCESSING, claimed_at__lte=cutoff
-    ).select_related("organization"):
-        if not order.stripe_payment_intent_id:
-            # Crashed before the PaymentIntent existed: nothing can have been charged.
-            # (Its attempt may not even be on record: the crash came before.)
-            attempt = order.attempts.filter(number=order.attempt_count).first()
-            _record_failure(
-                order,
-                attempt,
-                code="processing_error",
-                message="Interrupted before payment.",
-                hard=False,
-            )
-            settled += 1
-            continue
-        outcome = order_settle_from_stripe(order=order, actor_label="reconciliation")
-        settled += outcome.status != OrderStatus.PROCESSING
-    return settled
+def _retrying_once(read: Callable[[], T]) -> T:
+    """A read that a dropped connection should not lose: tried again on a new connection."""
+    try:
+        return read()
+    except DatabaseError:
+        logger.exception("a read failed; trying again on a new connection")
+        _database_recover()
+        return read()

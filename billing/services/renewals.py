@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from billing import emails
 from billing.models import (
+    CLAIMABLE_ORDER_STATUSES,
     LIVE_STATUSES,
     Order,
     OrderKind,
@@ -46,6 +47,7 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from billing.selectors.payments import orders_to_reconcile, payment_attempts_to_close
 from billing.selectors.renewals import (
     PAYMENT_METHOD_MISSING,
     PROCESSING_ERROR,
@@ -63,9 +65,9 @@ from billing.services.payments import (
     order_change_card,
     order_chargeable,
     orders_charge,
-    orders_reconcile_stale,
     renewal_orders_for_next_terms,
 )
+from billing.services.reconciliation import orders_reconcile, payment_attempts_close
 from billing.services.reminders import (
     Notice,
     billing_recipients,
@@ -174,7 +176,7 @@ def subscriptions_renew_automatically(
                 subscription.pk, RenewalOutcome.SKIPPED, reason="not sold in this currency"
             )
             continue
-        if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+        if order.status not in CLAIMABLE_ORDER_STATUSES:
             results[subscription.pk] = RenewalResult(
                 subscription.pk, RenewalOutcome.SKIPPED, order_id=order.pk, reason=order.status
             )
@@ -263,9 +265,7 @@ def _renewal_without_card(
     subscription: Subscription, order: Order, *, condition: Q | None, retry: bool
 ) -> RenewalResult:
     """No usable card (or Stripe customer): fail the attempt without calling Stripe, stop retries."""
-    claimable = Order.objects.filter(
-        pk=order.pk, status__in=[OrderStatus.PENDING, OrderStatus.FAILED]
-    )
+    claimable = Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES)
     if condition is not None:
         claimable = claimable.filter(condition)
     # Counted as an attempt (with no PaymentAttempt: nothing was sent to Stripe) so that its
@@ -378,6 +378,30 @@ def _renewal_failed(*, order: Order, subscription: Subscription, actor: User | N
         recipients,
         what=f"renewal_failed for subscription {subscription.pk}",
     )
+
+
+def payments_reconcile(*, order_ids: Sequence[int]) -> int:
+    """Settle stale payments (``billing.services.reconciliation``) and tell partners what the
+    renewals among them came to (receipt, failure notice, a quick retry). Returns how many
+    orders were settled."""
+    outcomes = orders_reconcile(order_ids=order_ids)
+    settled = [
+        outcome.order for outcome in outcomes.values() if outcome.status != OrderStatus.PROCESSING
+    ]
+    for order in settled:
+        # Like ``renewal_orders_to_follow_up``: someone renewing by hand saw it on the page.
+        # (An attempt interrupted before its row was written was the job's, or is retried by it.)
+        by_hand = order.attempts.filter(number=order.attempt_count, off_session=False).exists()
+        if order.kind == OrderKind.RENEWAL and order.subscription_id is not None and not by_hand:
+            renewal_follow_up(order=order)
+    return len(settled)
+
+
+def payments_reconcile_all() -> int:
+    """Every stale payment and every stray PaymentIntent, here and now (the command, tests)."""
+    settled = payments_reconcile(order_ids=orders_to_reconcile())
+    payment_attempts_close(attempt_ids=payment_attempts_to_close())
+    return settled
 
 
 def renewals_follow_up_missed(*, now: dt.datetime | None = None) -> int:
@@ -521,7 +545,7 @@ def billing_cycle_run_now() -> CycleReport:
     remind. The Celery cycle (``billing.tasks``) runs the same steps as separate tasks.
     """
     report = CycleReport(today=clock.today())
-    report.reconciled = orders_reconcile_stale()
+    report.reconciled = payments_reconcile_all()
     report.followed_up = renewals_follow_up_missed()
     report.cancellations_ended = scheduled_cancellations_end(today=report.today)
     due = list(renewals_due(today=report.today).values_list("pk", flat=True))

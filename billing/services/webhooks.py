@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 
 from billing import stripe_gateway
 from billing.models import OPEN_ORDER_STATUSES, OrderStatus, StripeEvent
-from billing.services.payments import PaymentSetupError, order_settle_payment_intent
+from billing.services.payment_outcomes import PaymentSetupError
+from billing.services.reconciliation import order_settle_payment_intent
 from partnerportal import clock
 
 logger = logging.getLogger(__name__)

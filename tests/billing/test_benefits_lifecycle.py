@@ -9,7 +9,7 @@ from billing.models import BenefitGrant, Order, OrderKind, OrderStatus, Subscrip
 from billing.selectors.benefits import benefits_overview
 from billing.services.benefits import benefit_activate
 from billing.services.cancellations import subscription_cancel
-from billing.services.payments import order_mark_paid
+from billing.services.payment_outcomes import order_mark_paid
 from billing.services.renewals import subscription_expire
 from billing.stripe_gateway import PaymentIntentResult
 from partnerportal import clock

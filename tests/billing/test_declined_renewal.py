@@ -79,10 +79,13 @@ def test_it_is_retried_on_the_scheduled_days_then_expires(
     assert declined.ended_on == day(30)
     assert organization_tier(organization=contoso) == Tier.NETWORK
 
-    # localstripe's own records: five declined attempts, no money taken.
+    # localstripe's own records: five declined attempts, each closed (canceled) once declined so
+    # that nothing can charge it later, and no money taken.
     intents = localstripe.payment_intents(customer=contoso.stripe_customer_id)
     assert len(intents) == 5
-    assert [intent["status"] for intent in intents] == ["requires_payment_method"] * 5
+    assert [(intent["status"], intent["last_payment_error"]["code"]) for intent in intents] == [
+        ("canceled", "card_declined")
+    ] * 5
     assert [
         c
         for c in localstripe.charges(customer=contoso.stripe_customer_id)

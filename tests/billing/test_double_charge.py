@@ -39,8 +39,8 @@ from billing.models import (
     Subscription,
     SubscriptionEvent,
 )
+from billing.selectors.payments import claim_timeout
 from billing.services import renewals
-from billing.services.payments import RECONCILE_AFTER
 from billing.services.renewals import billing_cycle_run_now
 from membership.models import Organization
 from partnerportal import clock
@@ -171,6 +171,8 @@ def beat_twice(monkeypatch) -> queue.Queue:
     for name in (
         "renewals_charge",
         "billing_reconcile",
+        "billing_reconcile_orders",
+        "billing_follow_up",
         "billing_cancellations_end",
         "billing_expire",
         "billing_reminders_send",
@@ -213,7 +215,7 @@ def test_every_due_renewal_is_charged_exactly_once(localstripe, offer, monkeypat
     assert Order.objects.filter(status=OrderStatus.PROCESSING).exists()  # the crashed ones
 
     # The next hourly runs, once the reconciliation delay has passed.
-    clock.set_now(moment(TODAY) + RECONCILE_AFTER + dt.timedelta(minutes=1))
+    clock.set_now(moment(TODAY) + claim_timeout() + dt.timedelta(minutes=1))
     first = billing_cycle_run_now()
     clock.set_now(moment(TODAY, dt.time(2, 5)))
     second = billing_cycle_run_now()

@@ -16,9 +16,9 @@ from billing.services.payments import (
     order_change_card,
     order_charge,
     order_open_purchase,
-    order_settle_payment_intent,
-    orders_reconcile_stale,
 )
+from billing.services.reconciliation import order_settle_payment_intent
+from billing.services.renewals import payments_reconcile_all
 from membership.models import AuditEvent
 from partnerportal import clock
 from tests.billing.stripe_helpers import (
@@ -196,7 +196,7 @@ def test_an_order_abandoned_mid_charge_is_reconciled_later_without_charging_agai
     # Another tab meanwhile charges nothing: the order is claimed.
     assert order_charge(order=order, off_session=False, actor=bob).status == OrderStatus.PROCESSING
     with clock.frozen_at(clock.now() + dt.timedelta(minutes=11)):
-        settled = orders_reconcile_stale()
+        settled = payments_reconcile_all()
 
     order.refresh_from_db()
     assert (settled, order.status) == (1, OrderStatus.PAID)

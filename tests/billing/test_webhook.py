@@ -198,7 +198,7 @@ def test_an_old_failure_arriving_after_the_success_settles_to_paid(
 def test_a_success_arriving_before_our_own_answer_settles_once(localstripe, order_waiting_for_3ds):
     # Out of order the other way: the webhook wins the race against the browser's return from
     # 3-D Secure. The browser's settle afterwards finds the order paid and does nothing.
-    from billing.services.payments import order_settle_payment_intent
+    from billing.services.reconciliation import order_settle_payment_intent
 
     order = order_waiting_for_3ds
     intent = authenticated_and_browser_gone(localstripe, order)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 BASE_DIR = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = BASE_DIR / "var" / "test-artifacts"
 LOCALSTRIPE_LAUNCHER = BASE_DIR / "scripts" / "localstripe_server.py"
+STRIPE_PROXY = BASE_DIR / "scripts" / "stripe_proxy.py"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -279,13 +280,21 @@ class LocalStripe:
 
 
 def localstripe_start(
-    workdir: Path, *, log_path: Path, state: Path | None = None, timeout: float = 20.0
+    workdir: Path,
+    *,
+    log_path: Path,
+    state: Path | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    timeout: float = 20.0,
 ) -> LocalStripe:
     """Start scripts/localstripe_server.py on a free loopback port and wait until it answers."""
     port_file = workdir / f"localstripe-{uuid.uuid4().hex}.port"
     argv = [sys.executable, str(LOCALSTRIPE_LAUNCHER), "--port", "0", "--port-file", str(port_file)]
     if state is not None:
         argv += ["--state", str(state)]
+    if webhook_url is not None:
+        argv += ["--webhook-url", webhook_url, "--webhook-secret", str(webhook_secret)]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -356,6 +365,139 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStrip
             else:
                 setattr(settings, name, value)
         server.stop()
+
+
+# --- a slow, limited, faulty Stripe: scripts/stripe_proxy.py in front of localstripe -----------
+
+
+@dataclass
+class StripeProxy:
+    """A running ``scripts/stripe_proxy.py``: latency, a rate limit and fault rules."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _control(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def faults(self, rules: list[dict[str, Any]]) -> None:
+        """Replace the fault rules (see the proxy's docstring for their form)."""
+        self._control("POST", "/_proxy/faults", rules)
+
+    def stats(self) -> dict[str, Any]:
+        """``{"totals": {"held": n, "forwarded": n, …}, "by_object": {"pi_…": {…}}}``."""
+        return self._control("GET", "/_proxy/stats")
+
+    def totals(self) -> dict[str, int]:
+        return self.stats()["totals"]
+
+    def reset(self) -> None:
+        self._control("POST", "/_proxy/reset", {})
+
+    def release(self) -> None:
+        """Let every request held now go on to localstripe."""
+        self._control("POST", "/_proxy/release", {})
+
+    def wait_forwarded(self, what: str, count: int = 1, timeout: float = 30.0) -> None:
+        """Wait until ``count`` requests about object ``what`` (a ``pi_…`` id) were forwarded."""
+        wait_until(
+            lambda: self.stats()["by_object"].get(what, {}).get("forwarded", 0) >= count,
+            timeout=timeout,
+            what=f"the proxy did not forward {count} request(s) about {what}",
+            process=self.process,
+            log_path=self.log_path,
+        )
+
+    def stop(self) -> None:
+        process_stop(self.process)
+
+
+def stripe_proxy_start(
+    upstream: str,
+    workdir: Path,
+    *,
+    log_path: Path,
+    latency_ms: float = 0,
+    jitter_ms: float = 0,
+    rate: float = 0,
+    seed: int = 1,
+    timeout: float = 20.0,
+) -> StripeProxy:
+    """Start scripts/stripe_proxy.py in front of ``upstream`` on a free loopback port."""
+    port_file = workdir / f"stripe-proxy-{uuid.uuid4().hex}.port"
+    argv = [
+        sys.executable,
+        str(STRIPE_PROXY),
+        "--upstream",
+        upstream,
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        "--latency-ms",
+        str(latency_ms),
+        "--jitter-ms",
+        str(jitter_ms),
+        "--rate",
+        str(rate),
+        "--seed",
+        str(seed),
+    ]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            argv,
+            cwd=BASE_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
+    try:
+        wait_until(
+            lambda: port_file.exists() and port_file.read_text().strip().isdigit(),
+            timeout=timeout,
+            what="the Stripe proxy did not report its port",
+            process=process,
+            log_path=log_path,
+        )
+        proxy = StripeProxy(process=process, port=int(port_file.read_text()), log_path=log_path)
+        wait_until(
+            lambda: _answers(f"{proxy.url}/_proxy/stats"),
+            timeout=timeout,
+            what=f"the Stripe proxy did not answer on {proxy.url}",
+            process=process,
+            log_path=log_path,
+        )
+    except BaseException:
+        process_stop(process)
+        raise
+    return proxy
+
+
+@pytest.fixture
+def stripe_proxy(
+    localstripe: LocalStripe, tmp_path: Path, settings: Any, request: pytest.FixtureRequest
+) -> Iterator[StripeProxy]:
+    """The proxy in front of the session's localstripe; the portal talks to Stripe through it."""
+    proxy = stripe_proxy_start(
+        localstripe.url,
+        tmp_path,
+        log_path=ARTIFACTS_DIR / f"stripe-proxy-{artifact_name(request.node.nodeid)}.log",
+    )
+    settings.STRIPE_API_BASE = proxy.url
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 # --- Chromium through Playwright ----------------------------------------------------------------
@@ -438,6 +580,9 @@ class CeleryWorker:
         stats = self.app.control.inspect(destination=[self.hostname], timeout=2).stats() or {}
         return dict(stats.get(self.hostname, {}).get("total", {}))
 
+    def stop(self) -> None:
+        process_stop(self.process)
+
     def wait_for_tasks(self, task_name: str, count: int = 1, timeout: float = 30.0) -> None:
         """Wait until ``count`` runs of ``task_name`` have finished (succeeded or failed)."""
         wait_until(
@@ -456,34 +601,23 @@ def _test_database_url(name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-@pytest.fixture
-def celery_worker_process(
-    request: pytest.FixtureRequest, transactional_db: None, localstripe: LocalStripe
-) -> Iterator[CeleryWorker]:
-    """A real Celery worker on REDIS_URL, using the test database and the session's localstripe.
-
-    The test runs with ``transactional_db`` (rows are committed, so the worker can read them).
-    Tasks go to a queue private to this worker: other workers on the same Redis (a developer's
-    ``make run``, a parallel test run) neither steal them nor hand it theirs.
-    """
+def celery_worker_start(
+    *,
+    log_path: Path,
+    queue: str,
+    env_overrides: dict[str, str] | None = None,
+    pool: str = "solo",
+    concurrency: int = 1,
+) -> CeleryWorker:
+    """A real ``celery worker`` subprocess consuming ``queue``, using the test database and the
+    portal's current Stripe settings (``env_overrides`` on top); answers a ping when returned."""
     from django.conf import settings
     from django.db import connection
 
     from partnerportal.celery import app
 
-    problem = redis_problem()
-    if problem:
-        service_missing(f"a Celery worker needs Redis: {problem}")
-    if connection.vendor == "sqlite":
-        # pytest-django's SQLite test database lives in this process's memory.
-        service_missing("a Celery worker cannot share the in-memory SQLite test database")
-
-    unique = uuid.uuid4().hex[:12]
-    hostname = f"pytest-{unique}@{socket.gethostname()}"
-    queue = f"pytest-{unique}"
-    log_path = ARTIFACTS_DIR / f"celery-worker-{artifact_name(request.node.nodeid)}.log"
+    hostname = f"pytest-{uuid.uuid4().hex[:12]}@{socket.gethostname()}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-
     env = dict(os.environ)
     env.update(
         {
@@ -496,6 +630,7 @@ def celery_worker_process(
             "STRIPE_PUBLISHABLE_KEY": settings.STRIPE_PUBLISHABLE_KEY,
             "STRIPE_WEBHOOK_SECRET": settings.STRIPE_WEBHOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
+            **(env_overrides or {}),
         }
     )
     env.pop("DEBUG", None)
@@ -509,9 +644,9 @@ def celery_worker_process(
         "--loglevel",
         "info",
         "--pool",
-        "solo",
+        pool,
         "--concurrency",
-        "1",
+        str(concurrency),
         "--hostname",
         hostname,
         "--queues",
@@ -530,25 +665,90 @@ def celery_worker_process(
             stderr=subprocess.STDOUT,
             process_group=0,
         )
-
-    # Tasks this test queues go to the worker's private queue; the router reads this setting
-    # each time a task is sent.
-    default_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
     worker = CeleryWorker(
         process=process, hostname=hostname, queue=queue, log_path=log_path, app=app
     )
     try:
         wait_until(
             lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)),
-            timeout=30,
+            timeout=60,
             interval=0.2,
             what=f"Celery worker {hostname} did not answer a ping",
             process=process,
             log_path=log_path,
         )
-        yield worker
+    except BaseException:
+        process_stop(process)
+        raise
+    return worker
+
+
+def _celery_usable() -> None:
+    from django.db import connection
+
+    problem = redis_problem()
+    if problem:
+        service_missing(f"a Celery worker needs Redis: {problem}")
+    if connection.vendor == "sqlite":
+        # pytest-django's SQLite test database lives in this process's memory.
+        service_missing("a Celery worker cannot share the in-memory SQLite test database")
+
+
+@contextlib.contextmanager
+def private_queue() -> Iterator[str]:
+    """A queue of this test's own: tasks it sends go there (the router reads this setting each
+    time a task is sent), so other workers on the same Redis neither steal them nor hand it
+    theirs (a developer's ``make run``, a parallel test run)."""
+    from partnerportal.celery import app
+
+    queue = f"pytest-{uuid.uuid4().hex[:12]}"
+    default_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield queue
     finally:
         app.conf.task_default_queue = default_queue
-        # Warm shutdown: a task still running is finished, not cut off mid-transaction.
-        process_stop(process)
+
+
+@pytest.fixture
+def celery_worker_process(
+    request: pytest.FixtureRequest, transactional_db: None, localstripe: LocalStripe
+) -> Iterator[CeleryWorker]:
+    """A real Celery worker on REDIS_URL, using the test database and the session's localstripe.
+
+    The test runs with ``transactional_db`` (rows are committed, so the worker can read them).
+    """
+    _celery_usable()
+    log_path = ARTIFACTS_DIR / f"celery-worker-{artifact_name(request.node.nodeid)}.log"
+    with private_queue() as queue:
+        worker = celery_worker_start(log_path=log_path, queue=queue)
+        try:
+            yield worker
+        finally:
+            # Warm shutdown: a task still running is finished, not cut off mid-transaction.
+            worker.stop()
+
+
+@pytest.fixture
+def celery_workers(
+    request: pytest.FixtureRequest, transactional_db: None, localstripe: LocalStripe
+) -> Iterator[Callable[..., CeleryWorker]]:
+    """``celery_workers(pool=…, concurrency=…, env_overrides=…)`` starts one more real worker on
+    this test's private queue; all are stopped at the end of the test."""
+    _celery_usable()
+    started: list[CeleryWorker] = []
+    with private_queue() as queue:
+
+        def start(**options: Any) -> CeleryWorker:
+            name = f"{artifact_name(request.node.nodeid)}-{len(started) + 1}"
+            worker = celery_worker_start(
+                log_path=ARTIFACTS_DIR / f"celery-worker-{name}.log", queue=queue, **options
+            )
+            started.append(worker)
+            return worker
+
+        try:
+            yield start
+        finally:
+            for worker in started:
+                worker.stop()

@@ -120,6 +120,15 @@ def test_code_that_logs_card_data_by_mistake_is_redacted(logs) -> None:
         # A runtime is not a card number, however many decimals it has.
         ("took 0.12345678901234s", "took 0.12345678901234s"),
         (f"took 0.12345678901234s for {CARD}", "took 0.12345678901234s for [card]"),
+        # Task ids (UUIDs) are left alone, even when a run of their digits is card-long.
+        (
+            "renewals_charge[12345678-1234-5678-9e9c-0123456789ab] succeeded",
+            "renewals_charge[12345678-1234-5678-9e9c-0123456789ab] succeeded",
+        ),
+        (
+            "task 42424242-4242-4242-4242-424242424242 received",
+            "task 42424242-4242-4242-4242-424242424242 received",
+        ),
     ],
 )
 def test_redact(text: str, expected: str) -> None:

@@ -1,0 +1,203 @@
+"""Exactly once when Stripe is slow, with real Celery prefork workers on Redis and PostgreSQL.
+
+200 due subscriptions. The cycle is sent twice through the broker (two beats) to two prefork
+workers of two processes each, and run by hand at the same time. In front of localstripe,
+``scripts/stripe_proxy.py`` holds some confirms past the gateway's timeout and forwards them
+later anyway — some before the reconciliation looks, some after it gave up on them — and drops
+some connections after Stripe charged. Beat's reconciliation is sent every few seconds (the claim
+timeout is shortened to match). Once every held confirm has reached localstripe, its own
+records must show exactly one successful charge per (subscription, term), nothing refunded, and
+no PaymentIntent left that could still charge; every subscription is renewed or, for a declined
+card, past due. Once with webhooks off, once with localstripe delivering them to the portal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from billing.models import Order, OrderStatus, PaymentAttempt, Subscription
+from membership.models import Organization
+from partnerportal import clock
+from partnerportal.celery import app
+from tests.billing.renewal_helpers import (
+    CARD_CHARGES_DECLINED,
+    CARD_OK,
+    card_on_file,
+    subscription_due_on,
+)
+from tests.plugins.services import (
+    ARTIFACTS_DIR,
+    STRIPE_SECRET_KEY,
+    LocalStripe,
+    localstripe_start,
+    service_missing,
+    stripe_proxy_start,
+    wait_until,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUBSCRIPTIONS = 200
+GATEWAY_TIMEOUT = 1.5  # seconds; production's is 20
+CLAIM_TIMEOUT = 20  # seconds; production's is 180 (the charging tasks' hard time limit)
+CONFIRM = "/v1/payment_intents/*/confirm"
+FAULTS = [
+    # Late, but before the reconciliation takes the order over: it finds them paid.
+    {"action": "hold", "path": CONFIRM, "fraction": 0.08, "seconds": 4, "times": 1},
+    # Later than the claim timeout: the reconciliation cancels them first; they charge nothing.
+    {"action": "hold", "path": CONFIRM, "fraction": 0.04, "seconds": 30, "times": 1},
+    # Stripe charged, the answer is lost.
+    {"action": "drop", "when": "after", "path": CONFIRM, "fraction": 0.04, "times": 1},
+]
+
+
+@pytest.fixture(autouse=True)
+def postgresql():
+    if connection.vendor != "postgresql":
+        service_missing("real workers need the PostgreSQL test database (set DATABASE_URL)")
+
+
+@pytest.fixture
+def stripe_with_faults(request, tmp_path, settings, live_server):
+    """A localstripe of this test's own (webhooks to the live server when the test asks for
+    them), the fault proxy in front of it, and the portal pointed at the proxy."""
+    webhooks = getattr(request, "param", False)
+    name = request.node.nodeid.rsplit("::", 1)[-1].replace("[", "-").rstrip("]")
+    server = localstripe_start(
+        tmp_path,
+        log_path=ARTIFACTS_DIR / f"localstripe-{name}.log",
+        webhook_url=f"{live_server.url}/stripe/webhook/" if webhooks else None,
+        webhook_secret=settings.STRIPE_WEBHOOK_SECRET if webhooks else None,
+    )
+    proxy = stripe_proxy_start(server.url, tmp_path, log_path=ARTIFACTS_DIR / f"proxy-{name}.log")
+    settings.STRIPE_API_BASE = proxy.url
+    settings.STRIPE_SECRET_KEY = STRIPE_SECRET_KEY
+    settings.STRIPE_TIMEOUT_SECONDS = GATEWAY_TIMEOUT
+    settings.PAYMENT_CLAIM_TIMEOUT = CLAIM_TIMEOUT
+    try:
+        yield server, proxy
+    finally:
+        proxy.stop()
+        server.stop()
+
+
+def due_today(offer) -> dict[int, str]:
+    """200 organizations with their own Stripe customer and card, each renewal due today."""
+    today = clock.today()  # the workers run on the real clock
+    cards = {}
+    for number in range(SUBSCRIPTIONS):
+        organization = Organization.objects.create(
+            name=f"Partner {number:03d}",
+            partner_id=f"{5000000 + number}",
+            country="US",
+            currency="USD",
+            network_member_since=dt.date(2024, 1, 1),
+            contact_email=f"billing@partner{number:03d}.example",
+        )
+        card = CARD_CHARGES_DECLINED if number % 13 == 0 else CARD_OK
+        subscription = subscription_due_on(
+            organization, offer, today, card=card_on_file(organization, card)
+        )
+        cards[subscription.pk] = card
+    return cards
+
+
+def settled(cards: dict[int, str]) -> bool:
+    if Order.objects.filter(status=OrderStatus.PROCESSING).exists():
+        return False
+    states = dict(Subscription.objects.filter(pk__in=cards).values_list("pk", "term_number"))
+    past_due = set(
+        Subscription.objects.filter(pk__in=cards, status="past_due").values_list("pk", flat=True)
+    )
+    return all(states[pk] == 2 if card == CARD_OK else pk in past_due for pk, card in cards.items())
+
+
+def every_hold_delivered(proxy) -> bool:
+    return all(
+        counts.get("forwarded", 0) >= counts.get("held", 0)
+        for counts in proxy.stats()["by_object"].values()
+    )
+
+
+@pytest.mark.parametrize(
+    "stripe_with_faults", [False, True], ids=["webhooks off", "webhooks on"], indirect=True
+)
+def test_every_renewal_is_charged_exactly_once_when_stripe_is_slow(
+    stripe_with_faults, celery_workers, offer
+):
+    server, proxy = stripe_with_faults
+    cards = due_today(offer)
+    environment = {
+        "STRIPE_TIMEOUT_SECONDS": str(GATEWAY_TIMEOUT),
+        "PAYMENT_CLAIM_TIMEOUT": str(CLAIM_TIMEOUT),
+    }
+    for _worker in range(2):
+        celery_workers(pool="prefork", concurrency=2, env_overrides=environment)
+    proxy.faults(FAULTS)
+
+    # Two beats send the hourly cycle; someone runs it by hand at the same moment.
+    app.send_task("billing.tasks.billing_cycle_run")
+    app.send_task("billing.tasks.billing_cycle_run")
+    call_command("run_billing_cycle", stdout=StringIO(), stderr=StringIO())
+
+    # Beat: the reconciliation every few seconds here (every minute in production), and the
+    # cycle again (processing errors are retried at the next run), until all is settled.
+    last_beat = [time.monotonic()]
+
+    def beat_until_settled() -> bool:
+        if settled(cards) and every_hold_delivered(proxy):
+            return True
+        if time.monotonic() - last_beat[0] >= 3:
+            app.send_task("billing.tasks.billing_reconcile")
+            app.send_task("billing.tasks.billing_cycle_run")
+            last_beat[0] = time.monotonic()
+        return False
+
+    wait_until(
+        beat_until_settled,
+        timeout=300,
+        interval=0.5,
+        what="every renewal settled and every held confirm delivered",
+    )
+
+    totals = proxy.totals()
+    assert totals.get("held", 0) >= 10 and totals.get("dropped_after", 0) >= 3, totals
+    assert_charged_exactly_once(server, cards)
+
+
+def assert_charged_exactly_once(server: LocalStripe, cards: dict[int, str]) -> None:
+    orders = {order.pk: order for order in Order.objects.filter(kind="renewal")}
+    customers = set(Organization.objects.values_list("stripe_customer_id", flat=True))
+    charged: Counter[tuple[int, int]] = Counter()
+    open_intents = []
+    for intent in server.payment_intents():
+        if intent["customer"] not in customers or int(intent["metadata"]["order_id"]) not in orders:
+            continue  # the purchases that started the subscriptions
+        order = orders[int(intent["metadata"]["order_id"])]
+        if intent["status"] == "succeeded":
+            charged[(order.subscription_id, order.term_number)] += 1
+        elif intent["status"] != "canceled":
+            open_intents.append((order.pk, intent["id"], intent["status"]))
+    renewing = {pk for pk, card in cards.items() if card == CARD_OK}
+    assert charged == {(pk, 2): 1 for pk in renewing}
+    assert server.refunds() == []  # no second charge ever happened, so none was refunded
+    # Nothing is left that a late confirm could still charge.
+    assert open_intents == []
+    assert not PaymentAttempt.objects.filter(
+        status__in=["started", "unknown", "requires_action", "duplicate"]
+    ).exists()
+    for subscription in Subscription.objects.filter(pk__in=cards):
+        order = next(o for o in orders.values() if o.subscription_id == subscription.pk)
+        if subscription.pk in renewing:
+            assert (subscription.status, subscription.term_number) == ("active", 2)
+            assert (order.status, order.amount) == (OrderStatus.PAID, 47500)
+        else:
+            assert (subscription.status, subscription.term_number) == ("past_due", 1)
+            assert (order.status, order.failure_code) == (OrderStatus.FAILED, "card_declined")
