@@ -20,6 +20,7 @@ REASONS = {
     "incorrect_cvc": _("Your card's security code is incorrect."),
     "incorrect_number": _("Your card number is incorrect."),
     "processing_error": _("The payment could not be processed. Nothing was charged; try again."),
+    "interrupted": _("The payment was interrupted before anything was charged."),
     "authentication_required": _(
         "Your bank asks you to confirm this payment. Renew by hand to authenticate."
     ),

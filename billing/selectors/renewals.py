@@ -31,6 +31,12 @@ from partnerportal import clock
 # was deleted in Stripe): it is then a failure like a decline, emailed and retried on schedule.
 PROCESSING_ERROR = "processing_error"
 QUICK_RETRIES = 3
+# Interrupted before anything could charge: a batch out of time, a charger stopped and taken
+# over (docs/payments.md). Our capacity, not the partner's card nor Stripe refusing: always
+# tried again at the next run, without an email and without counting as a processing error.
+INTERRUPTED = "interrupted"
+# Failures that are tried again at the next run instead of on the retry days.
+RETRIED_AT_THE_NEXT_RUN = frozenset({PROCESSING_ERROR, INTERRUPTED})
 # The subscription has no usable card: nothing to retry until the partner renews by hand.
 PAYMENT_METHOD_MISSING = "payment_method_missing"
 # Receipts and failure notices lost to a crash are still sent if the outcome is this recent.
@@ -165,7 +171,7 @@ def renewal_orders_to_follow_up(*, now: dt.datetime | None = None) -> list[Order
         )
         # A processing error already made due again (a quick retry) needs nothing more.
         retried_soon = (
-            order.failure_code == PROCESSING_ERROR
+            order.failure_code in RETRIED_AT_THE_NEXT_RUN
             and order.next_retry_on is not None
             and order.next_retry_on <= now.date()
         )

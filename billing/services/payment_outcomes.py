@@ -38,7 +38,7 @@ from billing.models import (
     PaymentAttempt,
     Subscription,
 )
-from billing.selectors.renewals import PROCESSING_ERROR
+from billing.selectors.renewals import INTERRUPTED, PROCESSING_ERROR
 from billing.services.subscriptions import (
     subscription_record_event,
     subscription_start,
@@ -122,7 +122,7 @@ def order_apply_intent(
         )[order.pk]
     if status == "canceled":
         # Closed: by us after a decline (its error says so), or before any confirm.
-        code = intent.failure_code or PROCESSING_ERROR
+        code = intent.failure_code or INTERRUPTED
         return record_failure(
             order,
             attempt,
@@ -163,7 +163,7 @@ def order_apply_intent(
             order=order,
             attempt=attempt,
             payment_intent_id=intent.id,
-            code=PROCESSING_ERROR,
+            code=INTERRUPTED,
             message=_("The payment was interrupted before anything was charged."),
             hard=False,
             actor=actor,
@@ -270,7 +270,7 @@ def record_failure(
     if closed_as is None:
         closed_as = (
             PaymentAttempt.Status.CANCELED
-            if code == PROCESSING_ERROR
+            if code in (INTERRUPTED, PROCESSING_ERROR)
             else PaymentAttempt.Status.FAILED
         )
     now = clock.now()
@@ -307,7 +307,7 @@ def order_release_unstarted(*, order: Order, claim_token: str) -> ChargeOutcome:
         pk=order.pk, claim_token=claim_token, status=OrderStatus.PROCESSING
     ).update(
         status=OrderStatus.FAILED,
-        failure_code=PROCESSING_ERROR,
+        failure_code=INTERRUPTED,
         failure_message=_("The payment was interrupted before anything was charged."),
         updated_at=now,
     )

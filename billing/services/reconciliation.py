@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus, PaymentAttempt
 from billing.selectors.payments import claim_timeout
-from billing.selectors.renewals import PROCESSING_ERROR
+from billing.selectors.renewals import INTERRUPTED
 from billing.services.payment_outcomes import (
     ChargeOutcome,
     attempt_refund_duplicate,
@@ -104,7 +104,7 @@ def order_reconcile(*, order_id: int) -> ChargeOutcome | None:
         return record_failure(
             order,
             attempt,
-            code=PROCESSING_ERROR,
+            code=INTERRUPTED,
             message=_("The payment was interrupted before anything was charged."),
             hard=False,
         )

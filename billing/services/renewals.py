@@ -52,6 +52,7 @@ from billing.selectors.renewals import (
     PAYMENT_METHOD_MISSING,
     PROCESSING_ERROR,
     QUICK_RETRIES,
+    RETRIED_AT_THE_NEXT_RUN,
     automatic_attempt_due,
     automatic_renewal_blocker,
     grace_end,
@@ -298,7 +299,8 @@ def renewal_follow_up(
     Paid: the receipt. Failed: past due, the attempt in the subscription's history, the retry
     schedule (stopped after the last retry day), the failure email. A processing error (our
     side or Stripe down; the card was never asked) is retried at the next run without telling
-    anyone, up to ``QUICK_RETRIES`` times a day, and then counts as a failure. Anything else
+    anyone, up to ``QUICK_RETRIES`` times a day, and then counts as a failure; an interruption
+    (nothing could charge) is always retried at the next run. Anything else
     (being charged, waiting for 3-D Secure) is left as it is.
     """
     subscription = subscription or order.subscription
@@ -307,22 +309,24 @@ def renewal_follow_up(
         return RenewalOutcome.RENEWED
     if order.status != OrderStatus.FAILED:
         return RenewalOutcome.PENDING
-    if order.failure_code == PROCESSING_ERROR and _retry_soon(order):
+    if order.failure_code in RETRIED_AT_THE_NEXT_RUN and _retry_soon(order):
         return RenewalOutcome.PENDING
     _renewal_failed(order=order, subscription=subscription, actor=actor)
     return RenewalOutcome.FAILED
 
 
 def _retry_soon(order: Order) -> bool:
-    """A processing error: make the order due again at the next run, a few times a day."""
+    """Make the order due again at the next run: always after an interruption, a few times a
+    day after a processing error."""
     if order.retries_stopped:
         return False
     today = clock.today()
-    errors_today = order.attempts.filter(
-        failure_code=PROCESSING_ERROR, created_at__date=today
-    ).count()
-    if errors_today >= QUICK_RETRIES:
-        return False
+    if order.failure_code == PROCESSING_ERROR:
+        errors_today = order.attempts.filter(
+            failure_code=PROCESSING_ERROR, created_at__date=today
+        ).count()
+        if errors_today >= QUICK_RETRIES:
+            return False
     Order.objects.filter(
         pk=order.pk, status=OrderStatus.FAILED, attempt_count=order.attempt_count
     ).update(next_retry_on=today)

@@ -160,16 +160,51 @@ def test_every_renewal_is_charged_exactly_once_when_stripe_is_slow(
             last_beat[0] = time.monotonic()
         return False
 
-    wait_until(
-        beat_until_settled,
-        timeout=300,
-        interval=0.5,
-        what="every renewal settled and every held confirm delivered",
-    )
+    try:
+        wait_until(
+            beat_until_settled,
+            timeout=300,
+            interval=0.5,
+            what="every renewal settled and every held confirm delivered",
+        )
+    except BaseException:
+        print(unsettled_report(cards, proxy))
+        raise
 
     totals = proxy.totals()
     assert totals.get("held", 0) >= 10 and totals.get("dropped_after", 0) >= 3, totals
     assert_charged_exactly_once(server, cards)
+
+
+def unsettled_report(cards: dict[int, str], proxy) -> str:
+    """What is not settled yet: for the failure message."""
+    lines = [f"orders by status: {Counter(Order.objects.values_list('kind', 'status'))}"]
+    for subscription in Subscription.objects.filter(pk__in=cards).order_by("pk"):
+        order = subscription.orders.filter(kind="renewal").first()
+        done = (
+            subscription.term_number == 2
+            if cards[subscription.pk] == CARD_OK
+            else subscription.status == "past_due"
+        )
+        if done and order is not None and order.status != OrderStatus.PROCESSING:
+            continue
+        attempts = (
+            list(order.attempts.values_list("number", "status", "failure_code")) if order else []
+        )
+        lines.append(
+            f"subscription {subscription.pk} ({cards[subscription.pk]}): {subscription.status} "
+            f"term {subscription.term_number}; order {order and order.pk} "
+            f"{order and order.status} {order and order.failure_code} next retry "
+            f"{order and order.next_retry_on} stopped {order and order.retries_stopped}; "
+            f"attempts {attempts}"
+        )
+    undelivered = {
+        key: counts
+        for key, counts in proxy.stats()["by_object"].items()
+        if counts.get("forwarded", 0) < counts.get("held", 0)
+    }
+    lines.append(f"holds not delivered: {undelivered}")
+    return "\n".join(lines)
 
 
 def assert_charged_exactly_once(server: LocalStripe, cards: dict[int, str]) -> None:

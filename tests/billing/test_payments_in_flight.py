@@ -111,7 +111,7 @@ def test_a_confirm_arriving_after_the_reconciliation_canceled_it_charges_nothing
     after_the_claim_timeout()
     assert payments_reconcile_all() == 1
     order = renewal_order()
-    assert (order.status, order.failure_code) == (OrderStatus.FAILED, "processing_error")
+    assert (order.status, order.failure_code) == (OrderStatus.FAILED, "interrupted")
     assert order.attempts.get().status == PaymentAttempt.Status.CANCELED
 
     # The held confirm finally reaches Stripe, which refuses it: the PaymentIntent is canceled.

@@ -170,12 +170,12 @@ def test_a_batch_past_its_deadline_charges_nothing_and_releases_its_orders_at_on
 
     results = subscriptions_renew_automatically(subscription_ids=ids)
 
-    # Nothing was sent to Stripe, so nothing stays claimed: failed as a processing error (not
-    # the partner's problem: no email), due again at the next run.
+    # Nothing was sent to Stripe, so nothing stays claimed: interrupted (not the partner's
+    # problem: no email), due again at the next run.
     assert {result.outcome for result in results} == {RenewalOutcome.PENDING}
     renewals = Order.objects.filter(kind="renewal")
     assert set(renewals.values_list("status", "failure_code", "next_retry_on")) == {
-        (OrderStatus.FAILED, "processing_error", ANNIVERSARY)
+        (OrderStatus.FAILED, "interrupted", ANNIVERSARY)
     }
     for subscription in subscriptions:
         customer = subscription.organization.stripe_customer_id
