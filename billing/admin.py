@@ -46,8 +46,8 @@ from billing.models import (
     SubscriptionStatus,
 )
 from billing.services.renewals import RenewalOutcome, RenewalResult, subscription_retry_renewal
-from partnerportal import clock
-from partnerportal.money import format_money
+from core import clock
+from core.money import format_money
 
 
 def _optional(module: str) -> ModuleType | None:

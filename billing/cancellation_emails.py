@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
+from core.emails import absolute_url, email_send
 from membership.models import User
-from partnerportal.emails import absolute_url, email_send
 
 if TYPE_CHECKING:
     from billing.services.cancellations import CancellationOutcome

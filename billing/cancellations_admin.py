@@ -31,7 +31,7 @@ from billing.services.cancellations import (
     CancellationOutcome,
     subscription_cancel,
 )
-from partnerportal.money import format_money
+from core.money import format_money
 
 # Shared with support's case page, whose template folder holds the admin's custom pages.
 CANCEL_TEMPLATE = "admin/support/subscription_cancel.html"

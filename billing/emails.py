@@ -1,4 +1,4 @@
-"""Billing's emails about renewals: one function per email (see ``partnerportal.emails``).
+"""Billing's emails about renewals: one function per email (see ``core.emails``).
 
 Each renders ``templates/emails/billing_<name>_subject.txt``, ``.txt`` and ``.html`` in every
 recipient's language, with absolute links built from ``SITE_URL``. The services decide when an
@@ -16,9 +16,9 @@ from billing.models import Order, ReminderKind, Subscription
 from billing.selectors.payments import payment_failure_reason
 from billing.selectors.renewals import grace_end
 from billing.selectors.subscriptions import term_dates
+from core.emails import absolute_url, email_send
 from membership.models import User
 from offers.models import OfferPrice
-from partnerportal.emails import absolute_url, email_send
 
 
 def _url(name: str, *args: object, fallback: str = "billing:offers") -> str:

@@ -9,9 +9,7 @@ class MembershipConfig(AppConfig):
     verbose_name = _("Membership")
 
     def ready(self) -> None:
-        # Receivers connect on import: the sign-in audit and one log line per Celery task (the
-        # worker sets Django up too, so this runs there as well).
+        # Receivers connect on import: the sign-in audit and the audit of staff's admin changes.
         from membership import admin_audit, signals  # noqa: F401
-        from partnerportal import celery_signals  # noqa: F401
 
         admin_audit.register()

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import F, QuerySet
 
+from core import clock
 from membership.models import AuditEvent, Invitation, Membership, Organization, Role, User
 from membership.permissions import Action, roles_allow, roles_that_allow
-from partnerportal import clock
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "core",
     "membership",
     "offers",
     "billing",
@@ -80,7 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "partnerportal.middleware.RequestLogMiddleware",
+    "core.middleware.RequestLogMiddleware",
     # Early, so that every response gets the headers, the ones refused below included.
     "partnerportal.middleware.SecurityHeadersMiddleware",
     "partnerportal.middleware.RequestSizeLimitMiddleware",
@@ -173,7 +174,7 @@ SIGN_IN_LOCKOUT = [
 AXES_LOCKOUT_PARAMETERS = [list(parameters) for parameters, _limit in SIGN_IN_LOCKOUT]
 AXES_HANDLER = "partnerportal.sign_in_limits.TieredLockoutHandler"
 AXES_USERNAME_CALLABLE = "partnerportal.sign_in_limits.normalized_username"
-AXES_CLIENT_IP_CALLABLE = "partnerportal.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.middleware.client_ip"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
 # Failures during a lockout do not extend it: the page promises a definite wait.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -335,8 +336,8 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "partnerportal.logging.JsonFormatter"}},
-    "filters": {"context": {"()": "partnerportal.logging.ContextFilter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

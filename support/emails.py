@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
+from core.emails import absolute_url, email_send
 from membership.models import User
-from partnerportal.emails import absolute_url, email_send
 from support.models import Message, ServiceRequest
 
 

@@ -10,8 +10,8 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from billing.models import SubscriptionStatus
+from core import clock
 from membership.models import Membership, Role
-from partnerportal import clock
 from support.models import (
     Attachment,
     IssueType,

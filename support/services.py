@@ -22,9 +22,9 @@ from billing.services.cancellations import (
     CancellationOutcome,
     subscription_cancel,
 )
+from core import clock
+from core.money import format_money
 from membership.models import Organization, User
-from partnerportal import clock
-from partnerportal.money import format_money
 from support import emails
 from support.attachments import attachments_check
 from support.models import (

@@ -15,9 +15,9 @@ from billing.models import (
     SeatAssignment,
     Subscription,
 )
+from core import clock
 from membership.models import Organization
 from offers.models import Benefit, BenefitKind
-from partnerportal import clock
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

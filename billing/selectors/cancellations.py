@@ -21,8 +21,8 @@ from billing.models import (
     Subscription,
 )
 from billing.selectors.benefits import software_activation
-from partnerportal import clock
-from partnerportal.money import format_money
+from core import clock
+from core.money import format_money
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from billing.selectors.subscriptions import (
     subscriptions_for_organization,
     term_dates,
 )
+from core import clock
 from membership.models import Organization
 from offers.models import Offer, OfferPrice, TermsVersion
 from offers.selectors import offer_price, offers_on_sale
-from partnerportal import clock
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from core import clock
 from membership.models import CompetencyLevel, Organization
 from offers.models import Offer
-from partnerportal import clock
 
 
 def anniversary_date(start: dt.date, years: int) -> dt.date:

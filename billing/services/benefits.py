@@ -21,10 +21,10 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from billing.models import LIVE_STATUSES, BenefitGrant, ProductKey, SeatAssignment, Subscription
+from core import clock
 from membership.models import AuditEvent, Organization, User
 from membership.services import audit_record
 from offers.models import Benefit, BenefitKind
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

@@ -44,12 +44,12 @@ from billing.selectors.cancellations import (
     subscriptions_due_to_end,
 )
 from billing.services.subscriptions import subscription_record_event
+from core import clock
+from core.money import format_money
 from membership.models import AuditEvent, User
 from membership.permissions import Action
 from membership.selectors import organization_people_who_may
 from membership.services import audit_record
-from partnerportal import clock
-from partnerportal.money import format_money
 
 logger = logging.getLogger(__name__)
 

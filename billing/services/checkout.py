@@ -25,10 +25,10 @@ from billing.services.payments import (
     order_settle_from_stripe,
     renewal_order_for_next_term,
 )
+from core import clock
 from membership.models import Organization, User
 from offers.models import Offer, TermsAcceptance, TermsVersion
 from offers.selectors import terms_current
-from partnerportal import clock
 
 # Orders a person may still change (terms, card) because nobody is charging them right now.
 CHANGEABLE_STATUSES = (OrderStatus.PENDING, OrderStatus.FAILED)

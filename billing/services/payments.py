@@ -44,11 +44,11 @@ from billing.models import (
     Subscription,
 )
 from billing.services.subscriptions import subscription_start, subscriptions_apply_renewals
+from core import clock
 from membership.models import AuditEvent, Organization, User
 from membership.services import audit_event
 from offers.models import Offer, OfferPrice, TermsAcceptance
 from offers.selectors import offer_price
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

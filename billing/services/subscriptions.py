@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from billing.models import Order, OrderKind, Subscription, SubscriptionEvent, SubscriptionStatus
 from billing.selectors.subscriptions import renewal_blocker, term_dates
+from core import clock
 from membership.models import User
-from partnerportal import clock
 
 
 def subscription_record_event(

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from billing import stripe_gateway
 from billing.models import OPEN_ORDER_STATUSES, OrderStatus, StripeEvent
 from billing.services.payments import PaymentSetupError, order_settle_payment_intent
-from partnerportal import clock
+from core import clock
 
 logger = logging.getLogger(__name__)
 

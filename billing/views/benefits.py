@@ -18,9 +18,9 @@ from billing.selectors.benefits import (
     grants_for_organization,
 )
 from billing.services import benefits as services
+from core.templatetags.localized import localized
 from membership.access import member_required
 from membership.permissions import Action
-from partnerportal.templatetags.localized import localized
 
 
 class PersonEmailForm(forms.Form):

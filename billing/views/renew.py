@@ -27,10 +27,10 @@ from billing.views.checkout import (
     wizard_for,
     wizard_steps,
 )
+from core.middleware import client_ip
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
 from offers.selectors import offer_price, terms_current
-from partnerportal.middleware import client_ip
 
 
 def _subscription_and_order(

@@ -24,11 +24,11 @@ from billing.views.checkout import (
     wizard_for,
     wizard_steps,
 )
+from core.middleware import client_ip
 from membership.access import member_required
 from membership.permissions import Action
 from offers.models import Offer
 from offers.selectors import terms_current
-from partnerportal.middleware import client_ip
 
 
 def _offer_or_404(offer_id: int) -> Offer:

@@ -24,9 +24,9 @@ from billing.selectors.checkout import (
 )
 from billing.services import subscription_changes
 from billing.views.checkout import card_entry_or_none
+from core.middleware import client_ip
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
-from partnerportal.middleware import client_ip
 
 
 def _subscription_or_404(request: HttpRequest, subscription_id: int) -> Subscription:

@@ -6,9 +6,9 @@ import datetime as dt
 
 from billing.models import BenefitGrant, Subscription
 from billing.services.benefits import benefits_grant_for_term, product_keys_load
+from core import clock
 from membership.models import Organization
 from offers.models import Offer
-from partnerportal import clock
 from tests.billing.factories import make_subscription
 
 

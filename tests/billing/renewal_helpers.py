@@ -19,9 +19,9 @@ from billing.models import Order, OrderStatus, PaymentMethod, Subscription
 from billing.selectors.subscriptions import anniversary_date
 from billing.services.payment_methods import stripe_customer_ensure
 from billing.services.payments import order_charge, order_open_purchase
+from core import clock
 from membership.models import Organization, User
 from offers.models import Offer
-from partnerportal import clock
 from tests.billing.factories import make_subscription
 from tests.plugins.services import LocalStripe
 

@@ -17,7 +17,7 @@ from billing.services.benefits import (
     seat_assign,
 )
 from billing.services.subscriptions import subscription_apply_renewal
-from partnerportal import clock
+from core import clock
 from tests.billing.benefits_setup import grant_of, load_keys, subscribe
 
 

@@ -12,7 +12,7 @@ from billing.services.cancellations import subscription_cancel
 from billing.services.payments import order_mark_paid
 from billing.services.renewals import subscription_expire
 from billing.stripe_gateway import PaymentIntentResult
-from partnerportal import clock
+from core import clock
 from tests.billing.benefits_setup import grant_of, subscribe
 
 BOUGHT = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)

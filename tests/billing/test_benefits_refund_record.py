@@ -6,8 +6,8 @@ import datetime as dt
 
 from billing.selectors.benefits import software_activation
 from billing.services.benefits import benefit_activate, product_key_issue, seat_assign
+from core import clock
 from membership.models import AuditEvent
-from partnerportal import clock
 from tests.billing.benefits_setup import grant_of, load_keys, subscribe
 
 NOON = dt.datetime(2026, 4, 2, 12, 0, tzinfo=dt.UTC)

@@ -42,8 +42,8 @@ from billing.models import (
 from billing.services import renewals
 from billing.services.payments import RECONCILE_AFTER
 from billing.services.renewals import billing_cycle_run_now
+from core import clock
 from membership.models import Organization
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,

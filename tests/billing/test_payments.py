@@ -19,8 +19,8 @@ from billing.services.payments import (
     order_settle_payment_intent,
     orders_reconcile_stale,
 )
+from core import clock
 from membership.models import AuditEvent
-from partnerportal import clock
 from tests.billing.stripe_helpers import (
     CARD_3DS,
     CARD_CHARGES_DECLINED,

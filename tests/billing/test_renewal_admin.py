@@ -22,8 +22,8 @@ from billing.models import (
     SubscriptionEvent,
 )
 from billing.services.renewals import subscription_renew_automatically
+from core import clock
 from membership.models import AuditEvent
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,

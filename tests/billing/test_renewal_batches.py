@@ -22,8 +22,8 @@ from billing.services.renewals import (
     renewal_batches,
     subscriptions_renew_automatically,
 )
+from core import clock
 from membership.models import Organization
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,

@@ -29,8 +29,8 @@ from billing.services.renewals import (
     subscription_renew_automatically,
     subscriptions_expire,
 )
+from core import clock
 from offers.models import OfferPrice
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_3DS,
     CARD_CHARGES_DECLINED,

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import Order
+from core import clock
 from membership.models import Organization
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,

@@ -16,9 +16,9 @@ from billing import emails as billing_emails
 from billing.cancellation_emails import subscription_canceled_email
 from billing.models import Refund
 from billing.services.cancellations import CancellationOutcome
+from core import clock
 from membership import emails as membership_emails
 from membership.models import Invitation
-from partnerportal import clock
 from support import emails as support_emails
 from support.models import Message
 from tests.i18n.english import english_in, visible_text

@@ -23,10 +23,10 @@ from billing.models import (
     SubscriptionStatus,
 )
 from billing.selectors.subscriptions import term_dates
+from core import clock
 from membership.models import Membership, Organization, Role, User
 from membership.services import user_invite
 from offers.models import BenefitKind, Offer
-from partnerportal import clock
 from support.models import Attachment, IssueType, Message, ServiceRequest
 
 

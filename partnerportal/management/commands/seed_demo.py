@@ -14,10 +14,10 @@ from billing import stripe_gateway
 from billing.models import PaymentMethod, ProductKey
 from billing.selectors.subscriptions import live_subscription
 from billing.services.payments import order_charge, order_open_purchase
+from core import clock
 from membership.models import Organization, User
 from offers.models import Benefit, Offer, TermsAcceptance
 from offers.selectors import terms_current
-from partnerportal import clock
 from partnerportal.demo import DEMO_PASSWORD, action_pack_offer, contoso, fabrikam, user_ensure
 
 STAFF = [
