@@ -9,7 +9,5 @@ class MembershipConfig(AppConfig):
     verbose_name = _("Membership")
 
     def ready(self) -> None:
-        # Receivers connect on import: the sign-in audit and the audit of staff's admin changes.
-        from membership import admin_audit, signals  # noqa: F401
-
-        admin_audit.register()
+        # Receivers connect on import: the audit trail of signing in and out.
+        from membership import signals  # noqa: F401
