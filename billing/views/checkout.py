@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.checkout_forms import CardChoiceForm, SetupIntentForm
+from billing.forms import CardChoiceForm, SetupIntentForm
 from billing.models import Order, OrderKind, OrderStatus
 from billing.selectors.checkout import (
     card_preselected,

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing.checkout_forms import TermsForm
+from billing.forms import TermsForm
 from billing.models import Order, Subscription
 from billing.selectors.checkout import renewal_order_open, subscriptions_for_pages
 from billing.selectors.subscriptions import renewal_blocker, term_dates

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing.checkout_forms import TermsForm
+from billing.forms import TermsForm
 from billing.models import Order
 from billing.selectors.checkout import offer_for_checkout, purchase_order_open
 from billing.selectors.subscriptions import purchase_blocker

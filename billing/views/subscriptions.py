@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing.checkout_forms import CardChoiceForm, SetupIntentForm
+from billing.forms import CardChoiceForm, SetupIntentForm
 from billing.models import Subscription
 from billing.selectors.checkout import (
     cards_for_checkout,
