@@ -26,8 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from billing import stripe_gateway
-from billing.cancellation_emails import subscription_canceled_email
+from billing import emails, stripe_gateway
 from billing.models import (
     LIVE_STATUSES,
     BenefitGrant,
@@ -312,7 +311,13 @@ def subscription_cancel(
         ]
     }
     transaction.on_commit(
-        lambda: subscription_canceled_email(outcome=outcome, recipients=list(recipients.values()))
+        lambda: emails.email_subscription_canceled(
+            subscription=outcome.subscription,
+            at_term_end=outcome.at_term_end,
+            ends_on=outcome.ends_on,
+            refund=outcome.refund,
+            recipients=list(recipients.values()),
+        )
     )
     return outcome
 
