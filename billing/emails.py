@@ -15,8 +15,7 @@ from django.urls import reverse
 
 from billing.models import Order, Refund, ReminderKind, Subscription
 from billing.selectors.payments import payment_failure_reason
-from billing.selectors.renewals import grace_end
-from billing.selectors.subscriptions import term_dates
+from billing.terms import grace_end, term_dates
 from core.emails import absolute_url, email_send
 from membership.models import User
 from offers.models import OfferPrice

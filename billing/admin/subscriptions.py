@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -35,6 +34,7 @@ from billing.models import (
 )
 from billing.services.cancellations import CANCEL_PERMISSION
 from billing.services.renewals import RenewalOutcome, RenewalResult, subscription_retry_renewal
+from billing.terms import anniversaries_renewable_on
 from core import clock
 from core.money import format_money
 
@@ -84,27 +84,35 @@ class AnniversaryFilter(admin.SimpleListFilter):
     parameter_name = "anniversary"
 
     def lookups(self, request, model_admin):
+        _first, last = anniversaries_renewable_on(clock.today())
+        window_days = (last - clock.today()).days
         return [
             ("today", _("Today")),
+            # A calendar bucket for planning, not a rule.
             ("next_30", _("In the next 30 days")),
-            ("next_90", _("In the next 90 days (renewal window open)")),
+            # Kept as "next_90" in the URL whatever the setting: bookmarks keep working.
+            (
+                "next_90",
+                _("In the next %(days)d days (renewal window open)") % {"days": window_days},
+            ),
             ("grace", _("Passed: in the grace window")),
             ("grace_over", _("Passed: grace window over")),
         ]
 
     def queryset(self, request, queryset):
         today = clock.today()
-        grace = dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
+        # The first anniversary still in its grace window, the last whose renewal window opened.
+        first, last = anniversaries_renewable_on(today)
         ranges = {
             "today": (today, today),
             "next_30": (today, today + dt.timedelta(days=30)),
-            "next_90": (today, today + dt.timedelta(days=90)),
-            "grace": (today - grace, today - dt.timedelta(days=1)),
+            "next_90": (today, last),
+            "grace": (first, today - dt.timedelta(days=1)),
         }
         if self.value() in ranges:
             return queryset.filter(current_term_end__range=ranges[self.value()])
         if self.value() == "grace_over":
-            return queryset.filter(current_term_end__lt=today - grace)
+            return queryset.filter(current_term_end__lt=first)
         return queryset
 
 

@@ -28,8 +28,8 @@ from django.utils.translation import gettext as _
 
 from billing import emails, stripe_gateway
 from billing.models import (
+    CLAIMABLE_ORDER_STATUSES,
     LIVE_STATUSES,
-    BenefitGrant,
     Order,
     OrderKind,
     OrderStatus,
@@ -42,6 +42,7 @@ from billing.selectors.cancellations import (
     subscription_cancel_blocker,
     subscriptions_due_to_end,
 )
+from billing.services.benefits import benefits_revoke
 from billing.services.subscriptions import subscription_record_event
 from core import clock
 from core.money import format_money
@@ -163,18 +164,12 @@ def _refund_send(*, refund: Refund, subscription: Subscription, actor: User) -> 
         ) from error
 
 
-def _grants_revoke(*, subscription: Subscription, at: dt.datetime) -> None:
-    BenefitGrant.objects.filter(subscription=subscription, revoked_at__isnull=True).update(
-        revoked_at=at
-    )
-
-
 def _renewals_stop(*, subscription: Subscription) -> None:
     """Renewal orders nobody is charging right now will never be charged."""
     Order.objects.filter(
         subscription=subscription,
         kind=OrderKind.RENEWAL,
-        status__in=[OrderStatus.PENDING, OrderStatus.FAILED],
+        status__in=CLAIMABLE_ORDER_STATUSES,
     ).update(status=OrderStatus.CANCELED, next_retry_on=None)
 
 
@@ -235,7 +230,7 @@ def _apply(
             subscription.status = SubscriptionStatus.CANCELED
             subscription.ended_on = ends_on = clock.today()
             kind, note = "canceled", "Canceled at once; benefits revoked."
-            _grants_revoke(subscription=subscription, at=now)
+            benefits_revoke(subscription=subscription)
         subscription.save()
         _renewals_stop(subscription=subscription)
         subscription_record_event(
@@ -342,7 +337,7 @@ def subscriptions_end_scheduled_cancellations(*, today: dt.date | None = None) -
             if not won:
                 continue
             previous = subscription.status
-            _grants_revoke(subscription=subscription, at=clock.now())
+            benefits_revoke(subscription=subscription)
             _renewals_stop(subscription=subscription)
             subscription.refresh_from_db()
             subscription_record_event(

@@ -12,7 +12,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from billing import stripe_gateway
-from billing.models import Order, OrderKind, OrderStatus, PaymentMethod, Subscription
+from billing.models import (
+    CLAIMABLE_ORDER_STATUSES,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentMethod,
+    Subscription,
+)
 from billing.selectors.checkout import terms_accepted_current
 from billing.selectors.subscriptions import purchase_blocker, renewal_blocker
 from billing.services.payment_methods import payment_method_save
@@ -29,9 +36,6 @@ from core import clock
 from membership.models import Organization, User
 from offers.models import Offer, TermsAcceptance, TermsVersion
 from offers.selectors import terms_current
-
-# Orders a person may still change (terms, card) because nobody is charging them right now.
-CHANGEABLE_STATUSES = (OrderStatus.PENDING, OrderStatus.FAILED)
 
 
 def terms_accept(
@@ -101,7 +105,7 @@ def checkout_accept_terms(
         acceptance = terms_accept(
             organization=order.organization, terms=terms, actor=actor, ip_address=ip_address
         )
-        Order.objects.filter(pk=order.pk, status__in=CHANGEABLE_STATUSES).update(
+        Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES).update(
             terms_acceptance=acceptance, placed_by=actor
         )
     order.refresh_from_db()
@@ -135,7 +139,7 @@ def checkout_pay(*, order: Order, actor: User) -> ChargeOutcome:
     An order that is already paid, being charged or waiting for 3-D Secure is reported as it is;
     only a pending or failed order is checked again and charged.
     """
-    if order.status in CHANGEABLE_STATUSES:
+    if order.status in CLAIMABLE_ORDER_STATUSES:
         _ensure_ready_to_pay(order)
     try:
         return order_charge(order=order, off_session=False, actor=actor)
@@ -177,7 +181,8 @@ def checkout_authentication_finished(*, order: Order, actor: User) -> ChargeOutc
 
 
 def _ensure_changeable(order: Order) -> None:
-    if order.status not in CHANGEABLE_STATUSES:
+    """A person may still change an order's terms and card while nobody is charging it."""
+    if order.status not in CLAIMABLE_ORDER_STATUSES:
         raise ValidationError(_("This order is being paid or is already paid."))
 
 

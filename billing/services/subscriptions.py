@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.models import Order, OrderKind, Subscription, SubscriptionEvent, SubscriptionStatus
-from billing.selectors.subscriptions import renewal_blocker, term_dates
+from billing.selectors.subscriptions import renewal_blocker
+from billing.terms import term_dates
 from core import clock
 from membership.models import User
 

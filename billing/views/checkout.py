@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.forms import CardChoiceForm, SetupIntentForm
-from billing.models import Order, OrderKind, OrderStatus
+from billing.models import CLAIMABLE_ORDER_STATUSES, Order, OrderKind, OrderStatus
 from billing.selectors.checkout import (
     card_preselected,
     cards_for_checkout,
@@ -118,7 +118,7 @@ def wizard_detour(wizard: Wizard, step: str) -> HttpResponse | None:
         return redirect("billing:order_status", order.pk)
     if order.status == OrderStatus.REQUIRES_ACTION:
         return redirect("billing:order_authenticate", order.pk)
-    if order.status not in checkout.CHANGEABLE_STATUSES:
+    if order.status not in CLAIMABLE_ORDER_STATUSES:
         return redirect(wizard.close_url)
     if step in ("payment", "review") and not terms_accepted_current(
         order=order, terms=terms_current(offer=order.offer)

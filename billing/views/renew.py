@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from billing.forms import TermsForm
 from billing.models import Order, Subscription
 from billing.selectors.checkout import renewal_order_open, subscriptions_for_pages
-from billing.selectors.subscriptions import renewal_blocker, term_dates
+from billing.selectors.subscriptions import renewal_blocker
 from billing.services.checkout import checkout_accept_terms, renewal_start
+from billing.terms import term_dates
 from billing.views.checkout import (
     payment_step,
     review_step,

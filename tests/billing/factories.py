@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from billing.models import Order, OrderKind, OrderStatus, PaymentMethod, Subscription
-from billing.selectors.subscriptions import term_dates
+from billing.terms import term_dates
 from membership.models import Organization
 from offers.models import Offer
 

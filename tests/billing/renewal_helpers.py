@@ -16,9 +16,9 @@ from django.core import mail
 
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus, PaymentMethod, Subscription
-from billing.selectors.subscriptions import anniversary_date
 from billing.services.payment_methods import stripe_customer_ensure
 from billing.services.payments import order_charge, order_open_purchase
+from billing.terms import anniversary_date
 from core import clock
 from membership.models import Organization, User
 from offers.models import Offer

@@ -8,12 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from billing.models import SubscriptionEvent, SubscriptionStatus
-from billing.selectors.subscriptions import (
-    anniversary_date,
-    renewal_blocker,
-    renewal_window,
-    term_dates,
-)
+from billing.selectors.subscriptions import renewal_blocker
+from billing.terms import anniversary_date, renewal_window, term_dates
 from billing.services.subscriptions import (
     subscription_turn_off_auto_renew,
     subscription_turn_on_auto_renew,

@@ -22,7 +22,7 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
-from billing.selectors.subscriptions import term_dates
+from billing.terms import term_dates
 from core import clock
 from membership.models import Membership, Organization, Role, User
 from membership.services import user_invite
