@@ -15,7 +15,8 @@ from billing.models import Order, OrderKind, Subscription, SubscriptionEvent, Su
 from billing.selectors.subscriptions import renewal_blocker
 from billing.terms import term_dates
 from core import clock
-from membership.models import User
+from membership.models import AuditEvent, User
+from membership.services import audit_record
 
 
 def subscription_record_event(
@@ -68,7 +69,11 @@ def subscription_event(
 def subscription_turn_off_auto_renew(
     *, subscription: Subscription, actor: User | None
 ) -> Subscription:
-    """Turn auto-renewal off. It stays locked off until the subscription is renewed again."""
+    """Turn auto-renewal off. It stays locked off until the subscription is renewed again.
+
+    The change, its history row and its audit record (with the client's address, from the
+    request) are one transaction; turning it off again changes and records nothing.
+    """
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if not subscription.is_live:
         raise ValidationError(_("Only an active or past-due subscription has auto-renewal."))
@@ -84,30 +89,13 @@ def subscription_turn_off_auto_renew(
         actor=actor,
         note="Auto-renew turned off; locked until the next renewal.",
     )
-    return subscription
-
-
-@transaction.atomic
-def subscription_turn_on_auto_renew(
-    *, subscription: Subscription, actor: User | None
-) -> Subscription:
-    """Refused while locked: once turned off, only a renewal turns auto-renewal back on."""
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    if subscription.auto_renew_locked:
-        raise ValidationError(
-            _("Auto-renewal cannot be turned back on until you renew your subscription again.")
-        )
-    if not subscription.is_live:
-        raise ValidationError(_("Only an active or past-due subscription has auto-renewal."))
-    if not subscription.auto_renew:
-        subscription.auto_renew = True
-        subscription.save(update_fields=["auto_renew", "updated_at"])
-        subscription_record_event(
-            subscription=subscription,
-            kind="auto_renew_on",
-            from_status=subscription.status,
-            actor=actor,
-        )
+    audit_record(
+        action=AuditEvent.Action.AUTO_RENEW_OFF,
+        organization=subscription.organization,
+        actor=actor,
+        target=str(subscription.offer),
+        detail={"subscription": subscription.pk, "expires_on": str(subscription.current_term_end)},
+    )
     return subscription
 
 
