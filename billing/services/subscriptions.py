@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.models import Order, OrderKind, Subscription, SubscriptionEvent, SubscriptionStatus
-from billing.selectors.subscriptions import renewal_blocker
 from billing.terms import term_dates
 from core import clock
 from membership.models import AuditEvent, User
@@ -228,10 +227,3 @@ def subscriptions_apply_renewals(
         Subscription.objects.filter(pk=subscription_id).update(payment_method_id=card_id)
     SubscriptionEvent.objects.bulk_create(events)
     return {order.pk: locked[order.subscription_id] for order in orders}
-
-
-def subscription_check_renewable(*, subscription: Subscription) -> None:
-    """Raise a ValidationError with the reason when a manual renewal is not possible today."""
-    reason = renewal_blocker(subscription=subscription)
-    if reason:
-        raise ValidationError(reason)
