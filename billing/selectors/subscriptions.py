@@ -48,7 +48,7 @@ def subscriptions_for_organization(*, organization: Organization) -> QuerySet[Su
     return (
         Subscription.objects.filter(organization=organization)
         .select_related("offer", "payment_method")
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -170,7 +170,7 @@ def _renewals_stop(*, subscription: Subscription) -> None:
         subscription=subscription,
         kind=OrderKind.RENEWAL,
         status__in=CLAIMABLE_ORDER_STATUSES,
-    ).update(status=OrderStatus.CANCELED, next_retry_on=None)
+    ).update(status=OrderStatus.CANCELED, next_retry_on=None, updated_at=clock.now())
 
 
 @transaction.atomic
@@ -197,6 +197,7 @@ def _apply(
         order.refunded_amount += refund.amount
         if order.refunded_amount >= order.amount:
             order.status = OrderStatus.REFUNDED
+        order.updated_at = now
         order.save(update_fields=["refunded_amount", "status", "updated_at"])
         money = format_money(refund.amount, refund.currency, "en")
         subscription_record_event(
@@ -231,6 +232,7 @@ def _apply(
             subscription.ended_on = ends_on = clock.today()
             kind, note = "canceled", "Canceled at once; benefits revoked."
             benefits_revoke(subscription=subscription)
+        subscription.updated_at = now
         subscription.save()
         _renewals_stop(subscription=subscription)
         subscription_record_event(
@@ -333,6 +335,7 @@ def subscriptions_end_scheduled_cancellations(*, today: dt.date | None = None) -
                 status=SubscriptionStatus.CANCELED,
                 ended_on=subscription.current_term_end,
                 auto_renew=False,
+                updated_at=clock.now(),
             )
             if not won:
                 continue

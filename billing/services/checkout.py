@@ -106,7 +106,7 @@ def checkout_accept_terms(
             organization=order.organization, terms=terms, actor=actor, ip_address=ip_address
         )
         Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES).update(
-            terms_acceptance=acceptance, placed_by=actor
+            terms_acceptance=acceptance, placed_by=actor, updated_at=clock.now()
         )
     order.refresh_from_db()
     return order

@@ -14,6 +14,7 @@ from billing.models import CLAIMABLE_ORDER_STATUSES, Order, OrderKind, PaymentMe
 from billing.services.payment_methods import payment_method_save
 from billing.services.payments import order_change_card
 from billing.services.subscriptions import subscription_record_event
+from core import clock
 from membership.models import User
 
 
@@ -34,6 +35,7 @@ def subscription_change_payment_method(
     if subscription.payment_method_id == payment_method.pk:
         return subscription
     subscription.payment_method = payment_method
+    subscription.updated_at = clock.now()
     subscription.save(update_fields=["payment_method", "updated_at"])
     open_renewal = Order.objects.filter(
         subscription=subscription,

@@ -80,6 +80,7 @@ def subscription_turn_off_auto_renew(
         return subscription
     subscription.auto_renew = False
     subscription.auto_renew_locked = True
+    subscription.updated_at = clock.now()
     subscription.save(update_fields=["auto_renew", "auto_renew_locked", "updated_at"])
     subscription_record_event(
         subscription=subscription,
@@ -121,6 +122,7 @@ def subscription_start(*, order: Order, actor: User | None, actor_label: str = "
     order.subscription = subscription
     order.term_number = 1
     order.term_start, order.term_end = term_start, term_end
+    order.updated_at = clock.now()
     order.save(
         update_fields=["subscription", "term_number", "term_start", "term_end", "updated_at"]
     )
@@ -224,6 +226,8 @@ def subscriptions_apply_renewals(
             updated_at=now,
         )
     for subscription_id, card_id in new_cards.items():
-        Subscription.objects.filter(pk=subscription_id).update(payment_method_id=card_id)
+        Subscription.objects.filter(pk=subscription_id).update(
+            payment_method_id=card_id, updated_at=now
+        )
     SubscriptionEvent.objects.bulk_create(events)
     return {order.pk: locked[order.subscription_id] for order in orders}

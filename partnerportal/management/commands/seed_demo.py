@@ -112,6 +112,7 @@ class Command(BaseCommand):
         if subscription is not None:
             if subscription.payment_method_id != card.pk:
                 subscription.payment_method = card
+                subscription.updated_at = clock.now()
                 subscription.save(update_fields=["payment_method", "updated_at"])
             return
         terms = terms_current(offer=offer)
