@@ -22,7 +22,6 @@ from core import clock
 from tests.billing.renewal_helpers import (
     CYCLE_TIME,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     purchase,
     succeeded_payments,

@@ -18,7 +18,6 @@ from core import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
 )

@@ -48,7 +48,6 @@ from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
 )

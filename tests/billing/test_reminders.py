@@ -15,7 +15,6 @@ from membership.models import Role, User
 from membership.services import membership_add
 from tests.billing.renewal_helpers import (
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
 )

@@ -17,7 +17,8 @@ from billing.services.benefits import seat_assign
 from membership.models import Role, User
 from membership.permissions import Action
 from membership.services import membership_add, user_invite
-from tests.billing.benefits_setup import grant_of, load_keys, subscribe
+from tests.billing.benefits_setup import grant_of, load_keys
+from tests.billing.factories import make_subscription
 from tests.plugins.people import PASSWORD, membership_of
 
 
@@ -119,7 +120,7 @@ WHO_MAY = {
 
 @pytest.fixture
 def objects(contoso, offer, alice, bob, victor) -> dict:
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     load_keys(offer, 1)
     pending = user_invite(
         organization=contoso,
