@@ -6,6 +6,7 @@ Every rule that changes a subscription lives here; views, admin actions and task
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,24 +20,10 @@ from membership.services import audit_record
 
 
 def subscription_record_event(
-    *,
-    subscription: Subscription,
-    kind: str,
-    from_status: str = "",
-    to_status: str = "",
-    actor: User | None = None,
-    actor_label: str = "",
-    note: str = "",
+    *, subscription: Subscription, kind: str, **details: Any
 ) -> SubscriptionEvent:
-    event = subscription_event(
-        subscription=subscription,
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        actor_label=actor_label,
-        note=note,
-    )
+    """Record a change of the subscription now; ``details`` are ``subscription_event``'s."""
+    event = subscription_event(subscription=subscription, kind=kind, **details)
     event.save(force_insert=True)
     return event
 
