@@ -31,7 +31,7 @@ def membership_get(*, user: User, organization_id: int) -> Membership | None:
 
 
 def user_may(*, membership: Membership | None, action: Action | str) -> bool:
-    """May the member do ``action`` in their organization? (DESIGN.md's role matrix)."""
+    """May the member do ``action`` in their organization? (the role matrix of docs/product.md)."""
     if membership is None:
         return False
     return roles_allow(membership.role_set, action)

@@ -1,8 +1,9 @@
 """Settings for Partner Portal.
 
-Everything comes from the environment through one django-environ ``env`` (names are fixed in
-docs and DESIGN.md). With nothing set, the portal runs on the embedded default: SQLite, a
+Everything comes from the environment through one django-environ ``env`` (the names are fixed;
+the README lists them). With nothing set, the portal runs on the embedded default: SQLite, a
 Celery broker that needs no server, localstripe on loopback, and email printed to the console.
+The product's rules and their numbers are in docs/product.md.
 """
 
 from __future__ import annotations
@@ -286,7 +287,7 @@ STRIPE_JS_URL = env.str(
 )
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 
-# Business rules (DESIGN.md); settings so that staff can tune them per deployment.
+# Business rules (docs/product.md); settings so that staff can tune them per deployment.
 RENEWAL_WINDOW_DAYS_BEFORE = 90
 RENEWAL_GRACE_DAYS = 30
 RENEWAL_RETRY_DAYS = (1, 3, 7, 14)

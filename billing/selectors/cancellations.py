@@ -1,6 +1,6 @@
 """Reads about cancelling a subscription: can it be canceled, and what refund the rule offers.
 
-The refund rule (DESIGN.md): a full refund when the cancellation comes within
+The refund rule (docs/product.md): a full refund when the cancellation comes within
 ``REFUND_WINDOW_DAYS`` of the charge and no software benefit has been activated; otherwise no
 refund unless staff choose an amount (never more than what is left of the charge).
 """

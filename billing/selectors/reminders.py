@@ -1,4 +1,4 @@
-"""Which renewal reminders are due today (DESIGN.md's reminder rules).
+"""Which renewal reminders are due today (the reminder rules of docs/product.md).
 
 Each reminder has a first day and runs until the next one of its series starts: if the cycle did
 not run on the exact day (an outage, a deploy), the reminder still goes out late rather than not

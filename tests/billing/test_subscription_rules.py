@@ -1,4 +1,4 @@
-"""The subscription rules of DESIGN.md: anniversaries, the renewal window, the auto-renew lock."""
+"""The subscription rules of docs/product.md: anniversaries, the renewal window, the auto-renew lock."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ PAGES = [
 
 ROLES = [None, Role.GLOBAL_ADMIN, Role.MPN_PARTNER_ADMIN, Role.BILLING_ADMIN, Role.ACCOUNT_ADMIN]
 
-# DESIGN.md, written out again on purpose: the test must not ask the code it checks.
+# docs/product.md, written out again on purpose: the test must not ask the code it checks.
 WHO_MAY = {
     Action.MANAGE_USERS: {Role.GLOBAL_ADMIN},
     Action.MANAGE_PROFILE: {Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN},

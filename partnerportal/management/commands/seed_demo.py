@@ -1,4 +1,4 @@
-"""Load the demo organizations, people, catalog and Fabrikam's Action Pack (DESIGN.md).
+"""Load the demo organizations, people, catalog and Fabrikam's Action Pack (docs/product.md).
 
 Idempotent: running it twice changes nothing. Refused when DEBUG is off: it creates accounts with a
 published password.
