@@ -14,7 +14,7 @@ VENV_STAMP := $(VENV)/.installed
 help:
 	@echo "make run               portal on http://127.0.0.1:8000/ with localstripe and a worker"
 	@echo "make test ARGS='...'   pytest (e.g. ARGS='-m \"not browser\" -x')"
-	@echo "make lint              ruff check and ruff format --check"
+	@echo "make lint              ruff check, ruff format --check, and the import layers (lint-imports)"
 	@echo "make migrations-check  fail when a model change has no migration"
 	@echo "make venv              (re)build .venv when pyproject.toml changed"
 	@echo "make messages          extract strings into locale/es and compile the catalog (gettext)"
@@ -52,11 +52,14 @@ test: venv
 # RUFF_FORMAT_CHECK=no skips the format check (for a quick local lint of work in progress).
 RUFF_FORMAT_CHECK ?= yes
 
+# lint-imports checks the contracts in pyproject.toml ([tool.importlinter]): every import between
+# our packages points down partnerportal → support → billing → offers → membership → core.
 lint: venv
 	$(BIN)/ruff check .
 ifneq ($(RUFF_FORMAT_CHECK),no)
 	$(BIN)/ruff format --check .
 endif
+	$(BIN)/lint-imports
 
 migrations-check: venv
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run

@@ -89,7 +89,7 @@ def seed() -> str:
     from django.test import Client
 
     from billing.models import Subscription
-    from billing.selectors.subscriptions import term_dates
+    from billing.terms import term_dates
     from membership.models import Organization, Role, User
     from membership.services import membership_add
     from partnerportal.demo import action_pack_offer

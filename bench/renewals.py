@@ -310,7 +310,7 @@ def main() -> int:
     from django.core import mail
     from django.db import connection
 
-    from partnerportal import clock
+    from core import clock
     from partnerportal.demo import action_pack_offer
 
     # Emails are rendered and sent to memory. Not setup_test_environment(): it instruments

@@ -1,4 +1,5 @@
-"""Billing's emails about renewals: one function per email (see ``partnerportal.emails``).
+"""Billing's emails: renewals, reminders, expiry, cancellation. One ``email_<what>`` function per
+email, taking plain values (see ``core.emails``).
 
 Each renders ``templates/emails/billing_<name>_subject.txt``, ``.txt`` and ``.html`` in every
 recipient's language, with absolute links built from ``SITE_URL``. The services decide when an
@@ -11,36 +12,26 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from billing.models import Order, ReminderKind, Subscription
+from billing.models import Order, Refund, ReminderKind, Subscription
 from billing.selectors.payments import payment_failure_reason
-from billing.selectors.renewals import grace_end
-from billing.selectors.subscriptions import term_dates
+from billing.terms import grace_end, term_dates
+from core.emails import absolute_url, email_send
 from membership.models import User
 from offers.models import OfferPrice
-from partnerportal.emails import absolute_url, email_send
 
 
-def _url(name: str, *args: object, fallback: str = "billing:offers") -> str:
-    """An absolute link to a portal page; ``fallback`` while that page's URL does not exist yet."""
-    try:
-        path = reverse(name, args=args)
-    except NoReverseMatch:
-        path = reverse(fallback)
-    return absolute_url(path)
+def _url(name: str, *args: object) -> str:
+    """An absolute link to a portal page, for an email."""
+    return absolute_url(reverse(name, args=args))
 
 
-def subscription_links(subscription: Subscription) -> dict[str, str]:
+def _subscription_links(subscription: Subscription) -> dict[str, str]:
     """Where a partner manages the subscription: its page, renewing by hand, changing the card."""
-    page = _url("billing:subscription", subscription.pk)
-    try:
-        renew = absolute_url(reverse("billing:renew_details", args=[subscription.pk]))
-    except NoReverseMatch:
-        renew = page
     return {
-        "subscription_url": page,
-        "renew_url": renew,
+        "subscription_url": _url("billing:subscription", subscription.pk),
+        "renew_url": _url("billing:renew_details", subscription.pk),
         "payment_methods_url": _url("billing:payment_methods"),
         "offers_url": _url("billing:offers"),
     }
@@ -54,7 +45,7 @@ def _context(subscription: Subscription, **extra: object) -> dict:
         "card": subscription.payment_method,
         "anniversary": subscription.current_term_end,
         "grace_ends_on": grace_end(subscription.current_term_end),
-        **subscription_links(subscription),
+        **_subscription_links(subscription),
         **extra,
     }
 
@@ -158,6 +149,31 @@ def email_subscription_expired(
     """The grace window is over: expired, benefits revoked, back to Network membership."""
     return email_send(
         "billing_subscription_expired", recipients=recipients, context=_context(subscription)
+    )
+
+
+def email_subscription_canceled(
+    *,
+    subscription: Subscription,
+    at_term_end: bool,
+    ends_on: dt.date,
+    refund: Refund | None,
+    recipients: Sequence[User | str],
+) -> int:
+    """Staff canceled the subscription, at once or at the end of its term, maybe with a refund."""
+    return email_send(
+        "billing_subscription_canceled",
+        recipients=recipients,
+        context={
+            "subscription": subscription,
+            "offer": subscription.offer,
+            "organization": subscription.organization,
+            "at_term_end": at_term_end,
+            "ends_on": ends_on,
+            "refund": refund,
+            "card_last4": refund.order.card_last4 if refund is not None else "",
+            "offers_url": _url("billing:offers"),
+        },
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core import clock
 from membership.models import Currency, Organization
 from offers.models import Benefit, Offer, TermsAcceptance
 
@@ -27,7 +27,7 @@ class PaymentMethod(models.Model):
     exp_month = models.PositiveSmallIntegerField(_("expiry month"))
     exp_year = models.PositiveSmallIntegerField(_("expiry year"))
     is_default = models.BooleanField(_("default"), default=False)
-    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    created_at = models.DateTimeField(_("added"), default=clock.now, editable=False)
     removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
 
     class Meta:
@@ -98,8 +98,8 @@ class Subscription(models.Model):
     cancel_at_term_end = models.BooleanField(_("cancel at end of term"), default=False)
     canceled_at = models.DateTimeField(_("canceled"), null=True, blank=True)
     ended_on = models.DateField(_("ended"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("subscription")
@@ -134,7 +134,7 @@ class SubscriptionEvent(models.Model):
     from_status = models.CharField(_("from"), max_length=16, blank=True)
     to_status = models.CharField(_("to"), max_length=16, blank=True)
     note = models.TextField(_("note"), blank=True)
-    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    created_at = models.DateTimeField(_("when"), default=clock.now)
 
     class Meta:
         verbose_name = _("subscription change")
@@ -226,8 +226,8 @@ class Order(models.Model):
     attention_since = models.DateTimeField(_("needs attention since"), null=True, blank=True)
     attention_notified_at = models.DateTimeField(_("staff told"), null=True, blank=True)
     refunded_amount = models.PositiveIntegerField(_("refunded (minor units)"), default=0)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("order")
@@ -301,7 +301,7 @@ class PaymentAttempt(models.Model):
     failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
     # The automatic refund of a second successful charge (Status.DUPLICATE → REFUNDED).
     stripe_refund_id = models.CharField(_("Stripe refund"), max_length=255, blank=True)
-    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    created_at = models.DateTimeField(_("started"), default=clock.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
@@ -342,7 +342,7 @@ class Refund(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(_("refunded"), default=timezone.now)
+    created_at = models.DateTimeField(_("refunded"), default=clock.now)
 
     class Meta:
         verbose_name = _("refund")
@@ -362,7 +362,7 @@ class StripeEvent(models.Model):
     event_id = models.CharField(_("event id"), max_length=255, unique=True)
     type = models.CharField(_("type"), max_length=100)
     payload = models.JSONField(_("payload"))
-    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    received_at = models.DateTimeField(_("received"), default=clock.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=200, blank=True)
 
@@ -398,7 +398,7 @@ class ReminderSent(models.Model):
     term_number = models.PositiveIntegerField(_("term"))
     kind = models.CharField(_("kind"), max_length=32, choices=ReminderKind.choices)
     attempt = models.PositiveIntegerField(_("attempt"), default=0)
-    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), default=clock.now)
     recipients = models.JSONField(_("recipients"), default=list)
 
     class Meta:
@@ -458,7 +458,7 @@ class ProductKey(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
-    loaded_at = models.DateTimeField(_("loaded"), default=timezone.now)
+    loaded_at = models.DateTimeField(_("loaded"), default=clock.now)
 
     class Meta:
         verbose_name = _("product key")
@@ -477,7 +477,7 @@ class SeatAssignment(models.Model):
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
+    assigned_at = models.DateTimeField(_("assigned"), default=clock.now)
 
     class Meta:
         verbose_name = _("seat assignment")

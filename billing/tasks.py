@@ -33,7 +33,7 @@ from billing.services.renewals import (
     subscriptions_expire,
     subscriptions_renew_automatically,
 )
-from partnerportal import clock
+from core import clock
 
 logger = logging.getLogger(__name__)
 

@@ -2,9 +2,18 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from membership.models import Competency, Invitation, Membership, Organization, RoleGrant, User
+from membership.models import (
+    AuditEvent,
+    Competency,
+    Invitation,
+    Membership,
+    Organization,
+    RoleGrant,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -107,3 +116,35 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # invitations are sent from User management, where the token is emailed
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: staff can read and search it, nobody can add, change or delete."""
+
+    list_display = ("created_at", "action", "actor_label", "organization", "target", "ip_address")
+    list_filter = ("action", "created_at")
+    search_fields = ("actor_label", "target", "ip_address", "organization__name")
+    list_select_related = ("organization", "actor")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    fields = (
+        "created_at",
+        "action",
+        "actor",
+        "actor_label",
+        "organization",
+        "target",
+        "ip_address",
+        "detail",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False

@@ -9,9 +9,5 @@ class MembershipConfig(AppConfig):
     verbose_name = _("Membership")
 
     def ready(self) -> None:
-        # Receivers connect on import: the sign-in audit and one log line per Celery task (the
-        # worker sets Django up too, so this runs there as well).
-        from membership import admin_audit, signals  # noqa: F401
-        from partnerportal import celery_signals  # noqa: F401
-
-        admin_audit.register()
+        # Receivers connect on import: the audit trail of signing in and out.
+        from membership import signals  # noqa: F401

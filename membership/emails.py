@@ -1,12 +1,12 @@
-"""Emails about people and organizations: one function per email (see ``partnerportal.emails``)."""
+"""Emails about people and organizations: one function per email (see ``core.emails``)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
 
+from core.emails import absolute_url, email_send
 from membership.models import Invitation, Organization, User
-from partnerportal.emails import absolute_url, email_send
 
 
 def email_invitation(*, invitation: Invitation, token: str) -> int:

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from core import clock
 
 
 class UserManager(BaseUserManager["User"]):
@@ -51,7 +52,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
-    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    date_joined = models.DateTimeField(_("date joined"), default=clock.now)
 
     objects = UserManager()
 
@@ -112,7 +113,7 @@ class Organization(models.Model):
     stripe_customer_id = models.CharField(
         _("Stripe customer"), max_length=255, blank=True, editable=False
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("organization")
@@ -152,7 +153,7 @@ class Membership(models.Model):
         related_name="memberships",
         verbose_name=_("organization"),
     )
-    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    created_at = models.DateTimeField(_("added"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("membership")
@@ -207,7 +208,7 @@ class Competency(models.Model):
     area = models.CharField(_("solution area"), max_length=40, choices=CompetencyArea.choices)
     level = models.CharField(_("level"), max_length=10, choices=CompetencyLevel.choices)
     anniversary = models.DateField(_("anniversary"))
-    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+    granted_at = models.DateTimeField(_("granted"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("competency")
@@ -231,7 +232,7 @@ class Invitation(models.Model):
     invited_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    created_at = models.DateTimeField(_("sent"), default=clock.now, editable=False)
     expires_at = models.DateTimeField(_("expires"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
 
@@ -274,7 +275,7 @@ class AuditEvent(models.Model):
     target = models.CharField(_("target"), max_length=200, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
-    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("when"), default=clock.now, db_index=True)
 
     class Meta:
         verbose_name = _("audit event")

@@ -1,4 +1,4 @@
-"""The one place that answers "may this user do this in this organization" (DESIGN.md's matrix)."""
+"""The one place that answers "may this user do this in this organization" (docs/product.md)."""
 
 from __future__ import annotations
 

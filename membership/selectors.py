@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import F, QuerySet
 
+from core import clock
 from membership.models import AuditEvent, Invitation, Membership, Organization, Role, User
 from membership.permissions import Action, roles_allow, roles_that_allow
-from partnerportal import clock
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:
@@ -31,7 +31,7 @@ def membership_get(*, user: User, organization_id: int) -> Membership | None:
 
 
 def user_may(*, membership: Membership | None, action: Action | str) -> bool:
-    """May the member do ``action`` in their organization? (DESIGN.md's role matrix)."""
+    """May the member do ``action`` in their organization? (the role matrix of docs/product.md)."""
     if membership is None:
         return False
     return roles_allow(membership.role_set, action)

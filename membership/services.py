@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import clock
+from core.logging import client_ip_var
 from membership.emails import email_added_to_organization, email_invitation
 from membership.models import (
     AuditEvent,
@@ -23,8 +25,6 @@ from membership.models import (
     RoleGrant,
     User,
 )
-from partnerportal import clock
-from partnerportal.logging import client_ip_var
 
 
 def audit_record(

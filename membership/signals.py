@@ -12,9 +12,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from core.middleware import client_ip
 from membership.models import AuditEvent, User
 from membership.services import audit_record
-from partnerportal.middleware import client_ip
 
 _LABEL_MAX = 200
 

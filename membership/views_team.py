@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.middleware import client_ip
 from membership import services
 from membership.access import get_for_organization_or_404, member_required
 from membership.forms import (
@@ -23,7 +24,6 @@ from membership.middleware import SESSION_ORGANIZATION_KEY
 from membership.models import Membership, Organization, Role
 from membership.permissions import Action
 from membership.selectors import organization_team, organization_team_changes
-from partnerportal.middleware import client_ip
 
 
 def _member_or_404(request: HttpRequest, membership_id: int) -> Membership:

@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_money
 from membership.models import Currency, Organization
 
 
@@ -53,7 +54,7 @@ class OfferPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount / 100:.2f} {self.currency}"
+        return format_money(self.amount, self.currency)
 
 
 class BenefitKind(models.TextChoices):

@@ -15,7 +15,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # One structured log line per task, tagged with its task id (partnerportal/celery_signals.py).
-from partnerportal import celery_signals  # noqa: E402, F401
+from core import celery_signals  # noqa: E402, F401
 
 app.conf.beat_schedule = {
     # The billing cycle is idempotent: a second beat, or a run by hand, changes nothing twice.

@@ -1,4 +1,4 @@
-"""The demo catalog and organizations (DESIGN.md), shared by ``seed_demo`` and the tests."""
+"""The demo catalog and organizations (docs/product.md), shared by ``seed_demo`` and the tests."""
 
 from __future__ import annotations
 

@@ -1,33 +1,20 @@
-"""Cross-cutting request handling: request logs, the client's address, body size, security headers.
+"""The site's own request rules: a bound on the body size and the security headers.
 
-Order in ``settings.MIDDLEWARE``, right after SecurityMiddleware and WhiteNoise:
-``RequestLogMiddleware``, ``SecurityHeadersMiddleware``, ``RequestSizeLimitMiddleware``, so that
-every response, one refused for its size too, gets its log line and its headers.
+Order in ``settings.MIDDLEWARE``, right after SecurityMiddleware, WhiteNoise and the request log
+(``core.middleware.RequestLogMiddleware``): ``SecurityHeadersMiddleware``, then
+``RequestSizeLimitMiddleware``, so that every response, one refused for its size too, gets its
+log line and its headers.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
-import re
-import time
-import uuid
 from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.signals import request_finished
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-
-from partnerportal.logging import client_ip_var, request_id_var
-
-logger = logging.getLogger("partnerportal.request")
-
-# A request id from a proxy is echoed and logged, so it may only hold harmless characters.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 # Stripe's own Stripe.js also loads from these, talks to its API and shows 3-D Secure in a frame
 # from hooks.stripe.com (Stripe's documented Content-Security-Policy). Only used when
@@ -36,72 +23,6 @@ _STRIPE_JS_HOST = "js.stripe.com"
 _STRIPE_SCRIPT_EXTRA = ("https://*.js.stripe.com",)
 _STRIPE_CONNECT_EXTRA = ("https://api.stripe.com",)
 _STRIPE_FRAME_EXTRA = ("https://*.js.stripe.com", "https://hooks.stripe.com")
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address of the person's browser, as far as we can trust it.
-
-    Behind ``TRUSTED_PROXY_COUNT`` proxies (the load balancer), each proxy appends the address it
-    received the request from to ``X-Forwarded-For``; the entry added by the outermost trusted
-    proxy is the client. Entries further left are written by the client and can be forged, so
-    they are never used. Without trusted proxies, ``REMOTE_ADDR`` is the client. Also used by
-    django-axes (``AXES_CLIENT_IP_CALLABLE``), so lockouts and the audit trail agree.
-    """
-    candidate = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies > 0:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            candidate = forwarded[-proxies]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
-
-
-class RequestLogMiddleware:
-    """One structured log line per request, with a request id echoed in ``X-Request-ID``.
-
-    Also sets ``request.client_ip`` (see ``client_ip``) for views that record an audit event.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        offered = request.headers.get("X-Request-ID", "")
-        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
-        request.client_ip = client_ip(request)
-        # Cleared when the response is closed (``request_finished``), not here: Django logs
-        # 4xx/5xx responses after the middleware returns, and those lines need the id too.
-        request_id_var.set(request_id)
-        client_ip_var.set(request.client_ip)
-        started = time.monotonic()
-        response = self.get_response(request)
-        response["X-Request-ID"] = request_id
-        user = getattr(request, "user", None)
-        logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                "user_id": getattr(user, "pk", None),
-                "ip": request.client_ip,
-            },
-        )
-        return response
-
-
-@receiver(request_finished, dispatch_uid="partnerportal.request_id_clear")
-def _request_id_clear(**kwargs: object) -> None:
-    request_id_var.set("-")
-    client_ip_var.set(None)
 
 
 class RequestSizeLimitMiddleware:

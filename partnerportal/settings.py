@@ -1,8 +1,9 @@
 """Settings for Partner Portal.
 
-Everything comes from the environment through one django-environ ``env`` (names are fixed in
-docs and DESIGN.md). With nothing set, the portal runs on the embedded default: SQLite, a
+Everything comes from the environment through one django-environ ``env`` (the names are fixed;
+the README lists them). With nothing set, the portal runs on the embedded default: SQLite, a
 Celery broker that needs no server, localstripe on loopback, and email printed to the console.
+The product's rules and their numbers are in docs/product.md.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "core",
     "membership",
     "offers",
     "billing",
@@ -80,7 +82,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "partnerportal.middleware.RequestLogMiddleware",
+    "core.middleware.RequestLogMiddleware",
     # Early, so that every response gets the headers, the ones refused below included.
     "partnerportal.middleware.SecurityHeadersMiddleware",
     "partnerportal.middleware.RequestSizeLimitMiddleware",
@@ -173,7 +175,7 @@ SIGN_IN_LOCKOUT = [
 AXES_LOCKOUT_PARAMETERS = [list(parameters) for parameters, _limit in SIGN_IN_LOCKOUT]
 AXES_HANDLER = "partnerportal.sign_in_limits.TieredLockoutHandler"
 AXES_USERNAME_CALLABLE = "partnerportal.sign_in_limits.normalized_username"
-AXES_CLIENT_IP_CALLABLE = "partnerportal.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.middleware.client_ip"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
 # Failures during a lockout do not extend it: the page promises a definite wait.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -303,7 +305,7 @@ PAYMENT_CLAIM_TIMEOUT = env.int("PAYMENT_CLAIM_TIMEOUT", default=180)
 PAYMENT_RECONCILE_EVERY_SECONDS = env.int("PAYMENT_RECONCILE_EVERY_SECONDS", default=60)
 PAYMENT_RECONCILE_ATTEMPTS = env.int("PAYMENT_RECONCILE_ATTEMPTS", default=10)
 
-# Business rules (DESIGN.md); settings so that staff can tune them per deployment.
+# Business rules (docs/product.md); settings so that staff can tune them per deployment.
 RENEWAL_WINDOW_DAYS_BEFORE = 90
 RENEWAL_GRACE_DAYS = 30
 RENEWAL_RETRY_DAYS = (1, 3, 7, 14)
@@ -353,8 +355,8 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "partnerportal.logging.JsonFormatter"}},
-    "filters": {"context": {"()": "partnerportal.logging.ContextFilter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

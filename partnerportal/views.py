@@ -29,8 +29,3 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "open_request_count": open_requests.count(),
         },
     )
-
-
-def coming_soon(request: HttpRequest, **kwargs) -> HttpResponse:
-    """Temporary page for a menu entry whose issue has not landed yet."""
-    return render(request, "partnerportal/coming_soon.html", status=200)

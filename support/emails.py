@@ -1,12 +1,13 @@
-"""Support emails, one function each (subject/text/html trios in ``templates/emails/support_*``)."""
+"""Support's emails: one ``email_<what>`` function each (see ``core.emails``), rendering the
+subject/text/html trios in ``templates/emails/support_*``."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
 
+from core.emails import absolute_url, email_send
 from membership.models import User
-from partnerportal.emails import absolute_url, email_send
 from support.models import Message, ServiceRequest
 
 
@@ -36,7 +37,7 @@ def _staff_context(service_request: ServiceRequest) -> dict:
     }
 
 
-def request_received(*, service_request: ServiceRequest) -> int:
+def email_request_received(*, service_request: ServiceRequest) -> int:
     return email_send(
         "support_request_received",
         recipients=_partner_recipients(service_request),
@@ -44,7 +45,7 @@ def request_received(*, service_request: ServiceRequest) -> int:
     )
 
 
-def request_replied(*, message: Message) -> int:
+def email_request_replied(*, message: Message) -> int:
     service_request = message.request
     return email_send(
         "support_request_replied",
@@ -53,7 +54,7 @@ def request_replied(*, message: Message) -> int:
     )
 
 
-def request_resolved(*, service_request: ServiceRequest) -> int:
+def email_request_resolved(*, service_request: ServiceRequest) -> int:
     return email_send(
         "support_request_resolved",
         recipients=_partner_recipients(service_request),
@@ -61,7 +62,7 @@ def request_resolved(*, service_request: ServiceRequest) -> int:
     )
 
 
-def staff_request_filed(*, service_request: ServiceRequest) -> int:
+def email_staff_request_filed(*, service_request: ServiceRequest) -> int:
     return email_send(
         "support_staff_request_filed",
         recipients=[settings.STAFF_ALERT_EMAIL],
@@ -69,7 +70,7 @@ def staff_request_filed(*, service_request: ServiceRequest) -> int:
     )
 
 
-def staff_partner_replied(*, message: Message) -> int:
+def email_staff_partner_replied(*, message: Message) -> int:
     """To the assignee, or to the support mailbox while nobody has the case."""
     service_request = message.request
     recipient = service_request.assignee or settings.STAFF_ALERT_EMAIL

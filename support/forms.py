@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from billing.models import Order, Subscription
-from billing.selectors.subscriptions import paid_orders, subscriptions_for_organization
+from billing.selectors.orders import invoiced_orders
+from billing.selectors.subscriptions import subscriptions_for_organization
 from membership.models import Organization
 from support.attachments import MAX_FILES_PER_MESSAGE, allowed_types_label, attachments_check
 from support.models import IssueType, Severity
@@ -99,7 +100,7 @@ class ServiceRequestForm(forms.Form):
         self.fields["subscription"].label_from_instance = lambda s: (
             f"{s.offer.name} — {s.get_status_display()}"
         )
-        self.fields["order"].queryset = paid_orders(organization=organization)
+        self.fields["order"].queryset = invoiced_orders(organization=organization)
         self.fields["severity"].choices = severity_choices()
         self.fields["attachments"].help_text = _attachments_help()
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Order, Subscription
+from core import clock
 from membership.models import Organization
 
 
@@ -108,10 +108,10 @@ class ServiceRequest(models.Model):
     )
     contact_email = models.EmailField(_("contact email"))
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
     first_response_due = models.DateTimeField(_("first response due"))
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
-    last_activity_at = models.DateTimeField(_("last update"), default=timezone.now, db_index=True)
+    last_activity_at = models.DateTimeField(_("last update"), default=clock.now, db_index=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
@@ -151,7 +151,7 @@ class Message(models.Model):
     body = models.TextField(_("message"))
     is_internal = models.BooleanField(_("internal note"), default=False)
     is_from_staff = models.BooleanField(_("from staff"), default=False)
-    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    created_at = models.DateTimeField(_("sent"), default=clock.now)
 
     class Meta:
         verbose_name = _("message")
@@ -163,7 +163,7 @@ class Message(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    return f"support/{instance.request_id}/{timezone.now():%Y%m%d%H%M%S}-{Path(filename).name}"
+    return f"support/{instance.request_id}/{clock.now():%Y%m%d%H%M%S}-{Path(filename).name}"
 
 
 class PrivateAttachmentStorage(FileSystemStorage):
@@ -208,7 +208,7 @@ class Attachment(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    created_at = models.DateTimeField(_("uploaded"), default=clock.now)
 
     class Meta:
         verbose_name = _("attachment")
@@ -242,7 +242,7 @@ class RequestChange(models.Model):
     old_value = models.CharField(_("from"), max_length=200, blank=True)
     new_value = models.CharField(_("to"), max_length=200, blank=True)
     is_public = models.BooleanField(_("shown to partner"), default=True)
-    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    created_at = models.DateTimeField(_("when"), default=clock.now)
 
     class Meta:
         verbose_name = _("case change")

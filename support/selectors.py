@@ -10,11 +10,10 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from billing.models import SubscriptionStatus
+from core import clock
 from membership.models import Membership, Role
-from partnerportal import clock
 from support.models import (
     Attachment,
-    IssueType,
     Message,
     RecommendedSolution,
     RequestChange,
@@ -128,10 +127,6 @@ def service_request_timeline(
         for c in changes.exclude(field="created")
     ]
     return sorted(entries, key=lambda entry: entry.at)
-
-
-def issue_type_choices() -> list[tuple[str, str]]:
-    return list(IssueType.choices)
 
 
 def service_requests_for_staff() -> QuerySet[ServiceRequest]:

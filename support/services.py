@@ -22,9 +22,9 @@ from billing.services.cancellations import (
     CancellationOutcome,
     subscription_cancel,
 )
+from core import clock
+from core.money import format_money
 from membership.models import Organization, User
-from partnerportal import clock
-from partnerportal.money import format_money
 from support import emails
 from support.attachments import attachments_check
 from support.models import (
@@ -175,8 +175,8 @@ def service_request_create(
     )
     _attachments_save(service_request, uploads=uploads, message=None, uploaded_by=requester, at=now)
     _change_record(service_request, actor=requester, field="created", new=RequestStatus.NEW, at=now)
-    transaction.on_commit(lambda: emails.request_received(service_request=service_request))
-    transaction.on_commit(lambda: emails.staff_request_filed(service_request=service_request))
+    transaction.on_commit(lambda: emails.email_request_received(service_request=service_request))
+    transaction.on_commit(lambda: emails.email_staff_request_filed(service_request=service_request))
     return service_request
 
 
@@ -203,7 +203,7 @@ def service_request_partner_reply(
         _status_set(service_request, status=RequestStatus.IN_PROGRESS, actor=author, at=now)
     else:
         ServiceRequest.objects.filter(pk=service_request.pk).update(last_activity_at=now)
-    transaction.on_commit(lambda: emails.staff_partner_replied(message=message))
+    transaction.on_commit(lambda: emails.email_staff_partner_replied(message=message))
     return message
 
 
@@ -270,7 +270,7 @@ def service_request_staff_message(
         _status_set(service_request, status=RequestStatus.IN_PROGRESS, actor=author, at=now)
     else:
         ServiceRequest.objects.filter(pk=service_request.pk).update(last_activity_at=now)
-    transaction.on_commit(lambda: emails.request_replied(message=message))
+    transaction.on_commit(lambda: emails.email_request_replied(message=message))
     return message
 
 
@@ -293,7 +293,9 @@ def service_request_set_status(
         )
     _status_set(service_request, status=status, actor=actor, at=clock.now())
     if status == RequestStatus.RESOLVED:
-        transaction.on_commit(lambda: emails.request_resolved(service_request=service_request))
+        transaction.on_commit(
+            lambda: emails.email_request_resolved(service_request=service_request)
+        )
     return service_request
 
 

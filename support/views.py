@@ -62,7 +62,7 @@ def _why_not_allowed(request: HttpRequest) -> dict:
 
 def filing_required(view):
     """``member_required(FILE_SUPPORT_REQUESTS)``, but a member without a role that may file
-    gets a page saying why (DESIGN.md: no role may not file) and whom to ask."""
+    gets a page saying why (docs/product.md: no role may not file) and whom to ask."""
     guarded = member_required(Action.FILE_SUPPORT_REQUESTS)(view)
 
     @wraps(view)

@@ -15,9 +15,9 @@ from billing.models import (
     SeatAssignment,
     Subscription,
 )
+from core import clock
 from membership.models import Organization
 from offers.models import Benefit, BenefitKind
-from partnerportal import clock
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -148,9 +148,10 @@ def software_activation(*, subscription: Subscription, term_number: int) -> Bene
     )
 
 
-def support_incidents_remaining(*, organization: Organization) -> int | None:
-    """Technical support incidents left this term, or ``None`` without a live Action Pack."""
-    grant = (
+def support_incidents_grant(*, organization: Organization) -> BenefitGrant | None:
+    """The grant of technical support incidents of the current term, ``None`` without a live
+    Action Pack."""
+    return (
         BenefitGrant.objects.filter(
             subscription__organization=organization,
             subscription__status__in=LIVE_STATUSES,
@@ -160,6 +161,11 @@ def support_incidents_remaining(*, organization: Organization) -> int | None:
         .order_by("-term_number")
         .first()
     )
+
+
+def support_incidents_remaining(*, organization: Organization) -> int | None:
+    """Technical support incidents left this term, or ``None`` without a live Action Pack."""
+    grant = support_incidents_grant(organization=organization)
     return None if grant is None else max(grant.quantity - grant.used_quantity, 0)
 
 

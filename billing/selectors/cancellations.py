@@ -1,6 +1,6 @@
 """Reads about cancelling a subscription: can it be canceled, and what refund the rule offers.
 
-The refund rule (DESIGN.md): a full refund when the cancellation comes within
+The refund rule (docs/product.md): a full refund when the cancellation comes within
 ``REFUND_WINDOW_DAYS`` of the charge and no software benefit has been activated; otherwise no
 refund unless staff choose an amount (never more than what is left of the charge).
 """
@@ -21,8 +21,8 @@ from billing.models import (
     Subscription,
 )
 from billing.selectors.benefits import software_activation
-from partnerportal import clock
-from partnerportal.money import format_money
+from core import clock
+from core.money import format_money
 
 
 @dataclass(frozen=True)

@@ -10,29 +10,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 
-from billing.models import (
-    LIVE_STATUSES,
-    OPEN_ORDER_STATUSES,
-    Order,
-    OrderKind,
-    OrderStatus,
-    PaymentMethod,
-    Subscription,
-)
+from billing.models import OPEN_ORDER_STATUSES, Order, OrderKind, PaymentMethod, Subscription
 from billing.selectors.payment_methods import payment_methods_for_organization
 from billing.selectors.subscriptions import (
-    RenewalWindow,
+    purchase_blockers,
     renewal_blocker,
-    renewal_window,
     subscriptions_for_organization,
-    term_dates,
 )
+from billing.terms import RenewalWindow, renewal_window, term_dates
+from core import clock
 from membership.models import Organization
 from offers.models import Offer, OfferPrice, TermsVersion
 from offers.selectors import offer_price, offers_on_sale
-from partnerportal import clock
 
 
 @dataclass(frozen=True)
@@ -42,40 +32,6 @@ class AvailableOffer:
     offer: Offer
     price: OfferPrice | None
     blocker: str | None  # why the organization cannot buy it now; None when it can
-
-
-def purchase_blockers(
-    *,
-    organization: Organization,
-    offers: list[Offer],
-    live_offer_ids: set[int] | None = None,
-) -> dict[int, str | None]:
-    """``purchase_blocker`` for many offers at once (prices must be prefetched).
-
-    The same rules and messages as ``billing.selectors.subscriptions.purchase_blocker``;
-    ``tests/billing/test_offers_views.py`` checks that both agree. ``live_offer_ids`` (the offers
-    the organization holds a live subscription to) saves the one query this makes otherwise.
-    """
-    if live_offer_ids is None:
-        live_offer_ids = set(
-            Subscription.objects.filter(
-                organization=organization, status__in=LIVE_STATUSES
-            ).values_list("offer_id", flat=True)
-        )
-    blockers: dict[int, str | None] = {}
-    for offer in offers:
-        if not organization.is_network_member:
-            reason = _("You must be a Microsoft Partner Network member to upgrade your membership.")
-        elif not offer.is_active:
-            reason = _("This offer is not on sale.")
-        elif offer.one_per_organization and offer.pk in live_offer_ids:
-            reason = _("Your organization already has this subscription.")
-        elif offer_price(offer=offer, currency=organization.currency) is None:
-            reason = _("This offer is not sold in your organization's currency.")
-        else:
-            reason = None
-        blockers[offer.pk] = reason
-    return blockers
 
 
 @dataclass(frozen=True)
@@ -225,7 +181,3 @@ def subscription_orders(*, subscription: Subscription) -> list[Order]:
                 *term_dates(started_on=subscription.started_on, term_number=order.term_number)
             )
     return orders
-
-
-def order_is_paid(order: Order) -> bool:
-    return order.status in (OrderStatus.PAID, OrderStatus.REFUNDED)

@@ -24,8 +24,13 @@ def order_history(*, organization: Organization) -> QuerySet[Order]:
     )
 
 
-def invoiced_orders() -> QuerySet[Order]:
-    """Orders that have an invoice: paid ones, and paid ones refunded since."""
-    return Order.objects.filter(
-        status__in=INVOICED_STATUSES, invoice_number__isnull=False
-    ).select_related("offer", "organization")
+def invoiced_orders(*, organization: Organization) -> QuerySet[Order]:
+    """The organization's orders that have an invoice (paid ones, and paid ones refunded since),
+    newest first: the invoices, and the orders a support request may be about."""
+    return (
+        Order.objects.filter(
+            organization=organization, status__in=INVOICED_STATUSES, invoice_number__isnull=False
+        )
+        .select_related("offer", "organization")
+        .order_by("-created_at", "-id")
+    )

@@ -10,7 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import OPEN_ATTEMPT_STATUSES, Order, OrderStatus, PaymentAttempt
-from partnerportal import clock
+from core import clock
 
 # Lazy: an email's context is built in the sender's language and rendered in the recipient's.
 REASONS = {

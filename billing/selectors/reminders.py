@@ -1,4 +1,4 @@
-"""Which renewal reminders are due today (DESIGN.md's reminder rules).
+"""Which renewal reminders are due today (the reminder rules of docs/product.md).
 
 Each reminder has a first day and runs until the next one of its series starts: if the cycle did
 not run on the exact day (an outage, a deploy), the reminder still goes out late rather than not
@@ -23,7 +23,7 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
-from billing.selectors.renewals import grace_end
+from billing.terms import anniversaries_renewable_on, grace_end
 
 # Reminders that depend on the calendar alone (the others follow charges: receipt, failure,
 # expiry). ``ReminderSent.term_number`` is the subscription's term that is ending.
@@ -101,6 +101,8 @@ def _windows(subscription: Subscription) -> list[tuple[str, dt.date, dt.date]]:
 
 def reminders_due(*, today: dt.date) -> list[ReminderDue]:
     """Every calendar reminder due today that has not been sent for the subscription's term."""
+    # From the subscriptions whose grace window ends today to those whose first reminder is due.
+    grace_not_over = anniversaries_renewable_on(today)[0]
     lead = max(
         max(settings.REMINDER_DAYS_BEFORE_EXPIRY),
         settings.REMINDER_UPCOMING_RENEWAL_DAYS,
@@ -111,7 +113,7 @@ def reminders_due(*, today: dt.date) -> list[ReminderDue]:
             status__in=LIVE_STATUSES,
             cancel_at_term_end=False,
             current_term_end__lte=today + dt.timedelta(days=lead),
-            current_term_end__gte=today - dt.timedelta(days=settings.RENEWAL_GRACE_DAYS),
+            current_term_end__gte=grace_not_over,
         )
         .select_related("organization", "offer", "payment_method")
         .prefetch_related(

@@ -23,7 +23,7 @@ from billing.models import (
     ReminderSent,
     Subscription,
 )
-from partnerportal import clock
+from core import clock
 
 # Our side or Stripe failed before anything reached the card (see ``payments.order_charge``):
 # not the partner's problem, so it is tried again at the next run, without an email, up to

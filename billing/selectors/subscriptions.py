@@ -1,63 +1,21 @@
-"""Reads about what was bought: terms and anniversaries, tiers, eligibility, orders."""
+"""Reads about what was bought: live subscriptions, tiers, whether one may buy or renew.
+
+The dates these rules use (anniversaries, the renewal and grace windows) are ``billing.terms``.
+"""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import (
-    LIVE_STATUSES,
-    Order,
-    OrderStatus,
-    PaymentMethod,
-    Subscription,
-    SubscriptionStatus,
-)
+from billing.models import LIVE_STATUSES, Subscription
+from billing.terms import renewal_window
+from core import clock
 from membership.models import CompetencyLevel, Organization
 from offers.models import Offer
-from partnerportal import clock
-
-
-def anniversary_date(start: dt.date, years: int) -> dt.date:
-    """``start`` moved ``years`` years on; 29 February becomes 28 February in common years."""
-    year = start.year + years
-    day = min(start.day, calendar.monthrange(year, start.month)[1])
-    return dt.date(year, start.month, day)
-
-
-def term_dates(*, started_on: dt.date, term_number: int) -> tuple[dt.date, dt.date]:
-    """Start and end (the anniversary) of term ``term_number`` (1-based) of a subscription.
-
-    Terms are anchored to the purchase date, so a 29 February purchase renews on 28 February in
-    common years and on 29 February again in leap years: "each year on this date".
-    """
-    return (
-        anniversary_date(started_on, term_number - 1),
-        anniversary_date(started_on, term_number),
-    )
-
-
-@dataclass(frozen=True)
-class RenewalWindow:
-    opens_on: dt.date
-    closes_on: dt.date
-
-    def contains(self, day: dt.date) -> bool:
-        return self.opens_on <= day <= self.closes_on
-
-
-def renewal_window(*, subscription: Subscription) -> RenewalWindow:
-    """Manual renewal is open from 90 days before the anniversary to 30 days after it."""
-    anniversary = subscription.current_term_end
-    return RenewalWindow(
-        opens_on=anniversary - dt.timedelta(days=settings.RENEWAL_WINDOW_DAYS_BEFORE),
-        closes_on=anniversary + dt.timedelta(days=settings.RENEWAL_GRACE_DAYS),
-    )
+from offers.selectors import offer_price
 
 
 def renewal_blocker(*, subscription: Subscription, today: dt.date | None = None) -> str | None:
@@ -76,10 +34,6 @@ def renewal_blocker(*, subscription: Subscription, today: dt.date | None = None)
     return None
 
 
-def grace_ends_on(*, subscription: Subscription) -> dt.date:
-    return subscription.current_term_end + dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
-
-
 def live_subscription(*, organization: Organization, offer: Offer) -> Subscription | None:
     return (
         Subscription.objects.filter(
@@ -94,7 +48,7 @@ def subscriptions_for_organization(*, organization: Organization) -> QuerySet[Su
     return (
         Subscription.objects.filter(organization=organization)
         .select_related("offer", "payment_method")
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
     )
 
 
@@ -133,36 +87,41 @@ def organization_tier(*, organization: Organization) -> str:
     return Tier.NETWORK
 
 
+def purchase_blockers(
+    *,
+    organization: Organization,
+    offers: list[Offer],
+    live_offer_ids: set[int] | None = None,
+) -> dict[int, str | None]:
+    """Why the organization cannot buy each of ``offers`` now (``None``: it can), by offer id.
+
+    The purchase rules, in the order they are told: network membership, the offer on sale, one
+    live subscription per organization, a price in the organization's currency. Prefetch the
+    offers' prices to save a query per offer; ``live_offer_ids`` (the offers the organization
+    holds a live subscription to) saves the one query this makes otherwise.
+    """
+    if live_offer_ids is None and organization.is_network_member:
+        live_offer_ids = set(
+            Subscription.objects.filter(
+                organization=organization, status__in=LIVE_STATUSES
+            ).values_list("offer_id", flat=True)
+        )
+    blockers: dict[int, str | None] = {}
+    for offer in offers:
+        if not organization.is_network_member:
+            reason = _("You must be a Microsoft Partner Network member to upgrade your membership.")
+        elif not offer.is_active:
+            reason = _("This offer is not on sale.")
+        elif offer.one_per_organization and offer.pk in (live_offer_ids or ()):
+            reason = _("Your organization already has this subscription.")
+        elif offer_price(offer=offer, currency=organization.currency) is None:
+            reason = _("This offer is not sold in your organization's currency.")
+        else:
+            reason = None
+        blockers[offer.pk] = str(reason) if reason is not None else None
+    return blockers
+
+
 def purchase_blocker(*, organization: Organization, offer: Offer) -> str | None:
     """Why the organization cannot buy ``offer`` now, or ``None`` if it can."""
-    if not organization.is_network_member:
-        return str(_("You must be a Microsoft Partner Network member to upgrade your membership."))
-    if not offer.is_active:
-        return str(_("This offer is not on sale."))
-    if offer.one_per_organization and live_subscription(organization=organization, offer=offer):
-        return str(_("Your organization already has this subscription."))
-    if not offer.prices.filter(currency=organization.currency).exists():
-        return str(_("This offer is not sold in your organization's currency."))
-    return None
-
-
-def payment_methods_for_organization(*, organization: Organization) -> QuerySet[PaymentMethod]:
-    return PaymentMethod.objects.filter(organization=organization, removed_at__isnull=True)
-
-
-def orders_for_organization(*, organization: Organization) -> QuerySet[Order]:
-    return (
-        Order.objects.filter(organization=organization)
-        .select_related("offer")
-        .order_by("-created_at", "-id")
-    )
-
-
-def paid_orders(*, organization: Organization) -> QuerySet[Order]:
-    return orders_for_organization(organization=organization).filter(
-        status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
-    )
-
-
-def subscription_status_label(subscription: Subscription) -> str:
-    return str(SubscriptionStatus(subscription.status).label)
+    return purchase_blockers(organization=organization, offers=[offer])[offer.pk]

@@ -20,11 +20,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from billing.models import LIVE_STATUSES, BenefitGrant, ProductKey, SeatAssignment, Subscription
+from billing.models import BenefitGrant, ProductKey, SeatAssignment, Subscription
+from billing.selectors.benefits import support_incidents_grant
+from core import clock
 from membership.models import AuditEvent, Organization, User
 from membership.services import audit_record
 from offers.models import Benefit, BenefitKind
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 
@@ -335,16 +336,7 @@ def support_incident_use(*, organization: Organization) -> BenefitGrant:
 
     For support's services to call when a technical incident is opened; refuses when none is left.
     """
-    grant = (
-        BenefitGrant.objects.filter(
-            subscription__organization=organization,
-            subscription__status__in=LIVE_STATUSES,
-            benefit__kind=BenefitKind.SUPPORT_INCIDENTS,
-            revoked_at__isnull=True,
-        )
-        .order_by("-term_number")
-        .first()
-    )
+    grant = support_incidents_grant(organization=organization)
     if grant is None:
         raise BenefitError(
             _("Technical support incidents come with an active Action Pack subscription."),

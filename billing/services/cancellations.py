@@ -26,11 +26,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from billing import stripe_gateway
-from billing.cancellation_emails import subscription_canceled_email
+from billing import emails, stripe_gateway
 from billing.models import (
+    CLAIMABLE_ORDER_STATUSES,
     LIVE_STATUSES,
-    BenefitGrant,
     Order,
     OrderKind,
     OrderStatus,
@@ -43,13 +42,14 @@ from billing.selectors.cancellations import (
     subscription_cancel_blocker,
     subscriptions_due_to_end,
 )
+from billing.services.benefits import benefits_revoke
 from billing.services.subscriptions import subscription_record_event
+from core import clock
+from core.money import format_money
 from membership.models import AuditEvent, User
 from membership.permissions import Action
 from membership.selectors import organization_people_who_may
 from membership.services import audit_record
-from partnerportal import clock
-from partnerportal.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -164,19 +164,13 @@ def _refund_send(*, refund: Refund, subscription: Subscription, actor: User) -> 
         ) from error
 
 
-def _grants_revoke(*, subscription: Subscription, at: dt.datetime) -> None:
-    BenefitGrant.objects.filter(subscription=subscription, revoked_at__isnull=True).update(
-        revoked_at=at
-    )
-
-
 def _renewals_stop(*, subscription: Subscription) -> None:
     """Renewal orders nobody is charging right now will never be charged."""
     Order.objects.filter(
         subscription=subscription,
         kind=OrderKind.RENEWAL,
-        status__in=[OrderStatus.PENDING, OrderStatus.FAILED],
-    ).update(status=OrderStatus.CANCELED, next_retry_on=None)
+        status__in=CLAIMABLE_ORDER_STATUSES,
+    ).update(status=OrderStatus.CANCELED, next_retry_on=None, updated_at=clock.now())
 
 
 @transaction.atomic
@@ -203,6 +197,7 @@ def _apply(
         order.refunded_amount += refund.amount
         if order.refunded_amount >= order.amount:
             order.status = OrderStatus.REFUNDED
+        order.updated_at = now
         order.save(update_fields=["refunded_amount", "status", "updated_at"])
         money = format_money(refund.amount, refund.currency, "en")
         subscription_record_event(
@@ -236,7 +231,8 @@ def _apply(
             subscription.status = SubscriptionStatus.CANCELED
             subscription.ended_on = ends_on = clock.today()
             kind, note = "canceled", "Canceled at once; benefits revoked."
-            _grants_revoke(subscription=subscription, at=now)
+            benefits_revoke(subscription=subscription)
+        subscription.updated_at = now
         subscription.save()
         _renewals_stop(subscription=subscription)
         subscription_record_event(
@@ -312,7 +308,13 @@ def subscription_cancel(
         ]
     }
     transaction.on_commit(
-        lambda: subscription_canceled_email(outcome=outcome, recipients=list(recipients.values()))
+        lambda: emails.email_subscription_canceled(
+            subscription=outcome.subscription,
+            at_term_end=outcome.at_term_end,
+            ends_on=outcome.ends_on,
+            refund=outcome.refund,
+            recipients=list(recipients.values()),
+        )
     )
     return outcome
 
@@ -333,11 +335,12 @@ def subscriptions_end_scheduled_cancellations(*, today: dt.date | None = None) -
                 status=SubscriptionStatus.CANCELED,
                 ended_on=subscription.current_term_end,
                 auto_renew=False,
+                updated_at=clock.now(),
             )
             if not won:
                 continue
             previous = subscription.status
-            _grants_revoke(subscription=subscription, at=clock.now())
+            benefits_revoke(subscription=subscription)
             _renewals_stop(subscription=subscription)
             subscription.refresh_from_db()
             subscription_record_event(

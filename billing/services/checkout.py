@@ -32,13 +32,10 @@ from billing.services.payments import (
     renewal_order_for_next_term,
 )
 from billing.services.reconciliation import order_settle_from_stripe
+from core import clock
 from membership.models import Organization, User
 from offers.models import Offer, TermsAcceptance, TermsVersion
 from offers.selectors import terms_current
-from partnerportal import clock
-
-# Orders a person may still change (terms, card) because nobody is charging them right now.
-CHANGEABLE_STATUSES = CLAIMABLE_ORDER_STATUSES
 
 
 def terms_accept(
@@ -108,8 +105,8 @@ def checkout_accept_terms(
         acceptance = terms_accept(
             organization=order.organization, terms=terms, actor=actor, ip_address=ip_address
         )
-        Order.objects.filter(pk=order.pk, status__in=CHANGEABLE_STATUSES).update(
-            terms_acceptance=acceptance, placed_by=actor
+        Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES).update(
+            terms_acceptance=acceptance, placed_by=actor, updated_at=clock.now()
         )
     order.refresh_from_db()
     return order
@@ -142,7 +139,7 @@ def checkout_pay(*, order: Order, actor: User) -> ChargeOutcome:
     An order that is already paid, being charged or waiting for 3-D Secure is reported as it is;
     only a pending or failed order is checked again and charged.
     """
-    if order.status in CHANGEABLE_STATUSES:
+    if order.status in CLAIMABLE_ORDER_STATUSES:
         _ensure_ready_to_pay(order)
     try:
         return order_charge(order=order, off_session=False, actor=actor)
@@ -184,7 +181,8 @@ def checkout_authentication_finished(*, order: Order, actor: User) -> ChargeOutc
 
 
 def _ensure_changeable(order: Order) -> None:
-    if order.status not in CHANGEABLE_STATUSES:
+    """A person may still change an order's terms and card while nobody is charging it."""
+    if order.status not in CLAIMABLE_ORDER_STATUSES:
         raise ValidationError(_("This order is being paid or is already paid."))
 
 

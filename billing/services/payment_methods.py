@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from billing import stripe_gateway
 from billing.models import OrderStatus, PaymentMethod
 from billing.selectors.payment_methods import subscriptions_renewing_with
+from core import clock
 from membership.models import AuditEvent, Organization, User
 from membership.services import audit_record
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ from billing.services.subscriptions import (
     subscription_start,
     subscriptions_apply_renewals,
 )
+from core import clock
 from membership.models import AuditEvent, User
 from membership.services import audit_event, audit_record
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

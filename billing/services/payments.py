@@ -65,10 +65,10 @@ from billing.services.payment_outcomes import (
     record_failure,
 )
 from billing.services.reconciliation import order_settle_from_stripe
+from core import clock
 from membership.models import Organization, User
 from offers.models import Offer, OfferPrice, TermsAcceptance
 from offers.selectors import offer_price
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

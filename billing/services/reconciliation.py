@@ -47,8 +47,8 @@ from billing.services.payment_outcomes import (
     orders_record_paid,
     record_failure,
 )
+from core import clock
 from membership.models import User
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

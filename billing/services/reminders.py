@@ -24,11 +24,11 @@ from django.db import IntegrityError, connection, transaction
 from billing import emails
 from billing.models import ReminderKind, ReminderSent, Subscription
 from billing.selectors.reminders import card_last_valid_day, reminders_due
+from core import clock
 from membership.models import User
 from membership.permissions import Action
 from membership.selectors import organizations_people_who_may
 from offers.selectors import offer_price
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

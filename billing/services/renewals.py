@@ -78,8 +78,8 @@ from billing.services.reminders import (
     reminders_send,
 )
 from billing.services.subscriptions import subscription_record_event
+from core import clock
 from membership.models import User
-from partnerportal import clock
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""What a partner changes on a purchased offer: auto-renewal off, the card renewals are charged to."""
+"""The card a subscription's renewals are charged to: choosing a saved one, or adding one.
+
+Apart from ``billing.services.subscriptions`` because it uses the payments and the saved cards,
+which themselves start and renew subscriptions.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.models import Order, OrderKind, OrderStatus, PaymentMethod, Subscription
+from billing.models import CLAIMABLE_ORDER_STATUSES, Order, OrderKind, PaymentMethod, Subscription
 from billing.services.payment_methods import payment_method_save
 from billing.services.payments import order_change_card
-from billing.services.subscriptions import (
-    subscription_record_event,
-    subscription_turn_off_auto_renew,
-)
-from membership.models import AuditEvent, User
-from membership.services import audit_record
-
-
-def subscription_auto_renew_off(
-    *, subscription: Subscription, actor: User, ip_address: str | None
-) -> Subscription:
-    """Turn auto-renewal off (locked off until the next renewal) and record who did it."""
-    was_on = subscription.auto_renew
-    subscription = subscription_turn_off_auto_renew(subscription=subscription, actor=actor)
-    if was_on:
-        audit_record(
-            action=AuditEvent.Action.AUTO_RENEW_OFF,
-            organization=subscription.organization,
-            actor=actor,
-            target=str(subscription.offer),
-            detail={
-                "subscription": subscription.pk,
-                "expires_on": str(subscription.current_term_end),
-            },
-            ip_address=ip_address,
-        )
-    return subscription
+from billing.services.subscriptions import subscription_record_event
+from core import clock
+from membership.models import User
 
 
 @transaction.atomic
@@ -55,12 +35,13 @@ def subscription_change_payment_method(
     if subscription.payment_method_id == payment_method.pk:
         return subscription
     subscription.payment_method = payment_method
+    subscription.updated_at = clock.now()
     subscription.save(update_fields=["payment_method", "updated_at"])
     open_renewal = Order.objects.filter(
         subscription=subscription,
         kind=OrderKind.RENEWAL,
         term_number=subscription.term_number + 1,
-        status__in=[OrderStatus.PENDING, OrderStatus.FAILED],
+        status__in=CLAIMABLE_ORDER_STATUSES,
     ).first()
     if open_renewal is not None:
         order_change_card(order=open_renewal, payment_method=payment_method, placed_by=actor)

@@ -6,36 +6,24 @@ Every rule that changes a subscription lives here; views, admin actions and task
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.models import Order, OrderKind, Subscription, SubscriptionEvent, SubscriptionStatus
-from billing.selectors.subscriptions import renewal_blocker, term_dates
-from membership.models import User
-from partnerportal import clock
+from billing.terms import term_dates
+from core import clock
+from membership.models import AuditEvent, User
+from membership.services import audit_record
 
 
 def subscription_record_event(
-    *,
-    subscription: Subscription,
-    kind: str,
-    from_status: str = "",
-    to_status: str = "",
-    actor: User | None = None,
-    actor_label: str = "",
-    note: str = "",
+    *, subscription: Subscription, kind: str, **details: Any
 ) -> SubscriptionEvent:
-    event = subscription_event(
-        subscription=subscription,
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        actor_label=actor_label,
-        note=note,
-    )
+    """Record a change of the subscription now; ``details`` are ``subscription_event``'s."""
+    event = subscription_event(subscription=subscription, kind=kind, **details)
     event.save(force_insert=True)
     return event
 
@@ -67,7 +55,11 @@ def subscription_event(
 def subscription_turn_off_auto_renew(
     *, subscription: Subscription, actor: User | None
 ) -> Subscription:
-    """Turn auto-renewal off. It stays locked off until the subscription is renewed again."""
+    """Turn auto-renewal off. It stays locked off until the subscription is renewed again.
+
+    The change, its history row and its audit record (with the client's address, from the
+    request) are one transaction; turning it off again changes and records nothing.
+    """
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if not subscription.is_live:
         raise ValidationError(_("Only an active or past-due subscription has auto-renewal."))
@@ -75,6 +67,7 @@ def subscription_turn_off_auto_renew(
         return subscription
     subscription.auto_renew = False
     subscription.auto_renew_locked = True
+    subscription.updated_at = clock.now()
     subscription.save(update_fields=["auto_renew", "auto_renew_locked", "updated_at"])
     subscription_record_event(
         subscription=subscription,
@@ -83,30 +76,13 @@ def subscription_turn_off_auto_renew(
         actor=actor,
         note="Auto-renew turned off; locked until the next renewal.",
     )
-    return subscription
-
-
-@transaction.atomic
-def subscription_turn_on_auto_renew(
-    *, subscription: Subscription, actor: User | None
-) -> Subscription:
-    """Refused while locked: once turned off, only a renewal turns auto-renewal back on."""
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    if subscription.auto_renew_locked:
-        raise ValidationError(
-            _("Auto-renewal cannot be turned back on until you renew your subscription again.")
-        )
-    if not subscription.is_live:
-        raise ValidationError(_("Only an active or past-due subscription has auto-renewal."))
-    if not subscription.auto_renew:
-        subscription.auto_renew = True
-        subscription.save(update_fields=["auto_renew", "updated_at"])
-        subscription_record_event(
-            subscription=subscription,
-            kind="auto_renew_on",
-            from_status=subscription.status,
-            actor=actor,
-        )
+    audit_record(
+        action=AuditEvent.Action.AUTO_RENEW_OFF,
+        organization=subscription.organization,
+        actor=actor,
+        target=str(subscription.offer),
+        detail={"subscription": subscription.pk, "expires_on": str(subscription.current_term_end)},
+    )
     return subscription
 
 
@@ -133,6 +109,7 @@ def subscription_start(*, order: Order, actor: User | None, actor_label: str = "
     order.subscription = subscription
     order.term_number = 1
     order.term_start, order.term_end = term_start, term_end
+    order.updated_at = clock.now()
     order.save(
         update_fields=["subscription", "term_number", "term_start", "term_end", "updated_at"]
     )
@@ -236,13 +213,8 @@ def subscriptions_apply_renewals(
             updated_at=now,
         )
     for subscription_id, card_id in new_cards.items():
-        Subscription.objects.filter(pk=subscription_id).update(payment_method_id=card_id)
+        Subscription.objects.filter(pk=subscription_id).update(
+            payment_method_id=card_id, updated_at=now
+        )
     SubscriptionEvent.objects.bulk_create(events)
     return {order.pk: locked[order.subscription_id] for order in orders}
-
-
-def subscription_check_renewable(*, subscription: Subscription) -> None:
-    """Raise a ValidationError with the reason when a manual renewal is not possible today."""
-    reason = renewal_blocker(subscription=subscription)
-    if reason:
-        raise ValidationError(reason)

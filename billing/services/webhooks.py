@@ -18,7 +18,7 @@ from billing import stripe_gateway
 from billing.models import OPEN_ORDER_STATUSES, OrderStatus, StripeEvent
 from billing.services.payment_outcomes import PaymentSetupError
 from billing.services.reconciliation import order_settle_payment_intent
-from partnerportal import clock
+from core import clock
 
 logger = logging.getLogger(__name__)
 

@@ -1,23 +1,14 @@
-"""Showing catalog rows in the reader's language: ``{{ offer|localized:"name" }}``, terms."""
+"""Showing offers and cards the way people read them: term lengths and card brands.
+
+Catalog text in the reader's language is ``{% load localized %}`` (``core.templatetags``)."""
 
 from __future__ import annotations
 
 from django import template
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 register = template.Library()
-
-
-@register.filter
-def localized(obj: object, field: str) -> str:
-    """The Spanish text (``<field>_es``) when the page is in Spanish and it is filled in."""
-    if (translation.get_language() or "en")[:2] == "es":
-        spanish = getattr(obj, f"{field}_es", "")
-        if spanish:
-            return spanish
-    return getattr(obj, field, "")
 
 
 @register.filter

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from billing.forms import PersonEmailForm
 from billing.models import BenefitGrant, SeatAssignment
 from billing.selectors.benefits import (
     assignments_for_organization,
@@ -18,16 +17,9 @@ from billing.selectors.benefits import (
     grants_for_organization,
 )
 from billing.services import benefits as services
+from core.templatetags.localized import localized
 from membership.access import member_required
 from membership.permissions import Action
-from partnerportal.templatetags.localized import localized
-
-
-class PersonEmailForm(forms.Form):
-    email = forms.EmailField(label=gettext_lazy("Email"), max_length=254)
-
-    def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip().lower()
 
 
 def _grant_or_404(request: HttpRequest, grant_id: int) -> BenefitGrant:

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.checkout_forms import CardChoiceForm, SetupIntentForm
-from billing.models import Order, OrderKind, OrderStatus
+from billing.forms import CardChoiceForm, SetupIntentForm
+from billing.models import CLAIMABLE_ORDER_STATUSES, Order, OrderKind, OrderStatus
 from billing.selectors.checkout import (
     card_preselected,
     cards_for_checkout,
@@ -42,6 +42,13 @@ PURCHASE_STEPS = [
     ("confirmed", gettext_lazy("Confirmation")),
 ]
 RENEWAL_STEPS = [("details", gettext_lazy("Order details")), *PURCHASE_STEPS]
+
+# The page of an order whose payment has started: confirmed, being confirmed, or 3-D Secure.
+PAYMENT_PAGES = {
+    OrderStatus.PAID: "billing:order_confirmed",
+    OrderStatus.PROCESSING: "billing:order_status",
+    OrderStatus.REQUIRES_ACTION: "billing:order_authenticate",
+}
 
 
 @dataclass(frozen=True)
@@ -112,13 +119,9 @@ def wizard_context(wizard: Wizard, step: str, **extra) -> dict:
 def wizard_detour(wizard: Wizard, step: str) -> HttpResponse | None:
     """Where to send someone who opens ``step`` of an order that is not at that step."""
     order = wizard.order
-    if order.status == OrderStatus.PAID:
-        return redirect("billing:order_confirmed", order.pk)
-    if order.status == OrderStatus.PROCESSING:
-        return redirect("billing:order_status", order.pk)
-    if order.status == OrderStatus.REQUIRES_ACTION:
-        return redirect("billing:order_authenticate", order.pk)
-    if order.status not in checkout.CHANGEABLE_STATUSES:
+    if order.status in PAYMENT_PAGES:
+        return redirect(PAYMENT_PAGES[order.status], order.pk)
+    if order.status not in CLAIMABLE_ORDER_STATUSES:
         return redirect(wizard.close_url)
     if step in ("payment", "review") and not terms_accepted_current(
         order=order, terms=terms_current(offer=order.offer)
@@ -132,17 +135,15 @@ def wizard_detour(wizard: Wizard, step: str) -> HttpResponse | None:
 def redirect_for_outcome(request: HttpRequest, outcome: ChargeOutcome) -> HttpResponse:
     """After **Purchase** or 3-D Secure: the confirmation, the bank's check, or another card."""
     order = outcome.order
-    if outcome.status == OrderStatus.PAID:
-        return redirect("billing:order_confirmed", order.pk)
-    if outcome.status == OrderStatus.REQUIRES_ACTION:
-        return redirect("billing:order_authenticate", order.pk)
+    if outcome.status in (OrderStatus.PAID, OrderStatus.REQUIRES_ACTION):
+        return redirect(PAYMENT_PAGES[outcome.status], order.pk)
     if outcome.status == OrderStatus.FAILED:
         # The payment step shows the card's message (order.failure_message) and asks for a card.
         return redirect(wizard_for(order).urls["payment"])
     if outcome.message:
         messages.info(request, outcome.message)
     if outcome.status == OrderStatus.PROCESSING:
-        return redirect("billing:order_status", order.pk)
+        return redirect(PAYMENT_PAGES[OrderStatus.PROCESSING], order.pk)
     wizard = wizard_for(order)
     if outcome.status == OrderStatus.PENDING:
         return redirect(wizard.urls["review"])

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from billing.selectors.orders import INVOICED_STATUSES, invoiced_orders, order_history
-from membership.access import get_for_organization_or_404, member_required
+from membership.access import member_required
 from membership.permissions import Action
-
-# Until the lead adds SELLER_NAME / SELLER_ADDRESS to settings (the seller printed on invoices).
-DEFAULT_SELLER_NAME = "Partner Portal"
-DEFAULT_SELLER_ADDRESS = "One Microsoft Way\nRedmond, WA 98052\nUnited States"
 
 
 def seller() -> dict[str, object]:
-    address = getattr(settings, "SELLER_ADDRESS", DEFAULT_SELLER_ADDRESS)
+    """The seller printed on invoices (``SELLER_NAME``, ``SELLER_ADDRESS``)."""
     return {
-        "name": getattr(settings, "SELLER_NAME", DEFAULT_SELLER_NAME),
-        "address_lines": [line for line in address.splitlines() if line.strip()],
+        "name": settings.SELLER_NAME,
+        "address_lines": [line for line in settings.SELLER_ADDRESS.splitlines() if line.strip()],
     }
 
 
@@ -35,8 +31,9 @@ def orders(request: HttpRequest) -> HttpResponse:
 @require_safe
 @member_required(Action.VIEW_ORDERS)
 def invoice(request: HttpRequest, order_id: int) -> HttpResponse:
-    # Only paid (or since refunded) orders have an invoice; any other order id is a 404.
-    order = get_for_organization_or_404(invoiced_orders(), request, pk=order_id)
+    # Scoped to the request's organization, and only paid (or since refunded) orders have an
+    # invoice: another organization's order, or any other order id, is a 404.
+    order = get_object_or_404(invoiced_orders(organization=request.organization), pk=order_id)
     context = {
         "order": order,
         "organization": order.organization,

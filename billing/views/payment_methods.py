@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from billing.forms import PaymentMethodAddForm
 from billing.models import PaymentMethod
 from billing.selectors.payment_methods import (
     payment_method_rows,
@@ -21,22 +20,6 @@ from billing.services import payment_methods as services
 from membership.access import get_for_organization_or_404, member_required
 from membership.models import Organization
 from membership.permissions import Action
-
-
-class PaymentMethodAddForm(forms.Form):
-    """What the card-entry partial posts once Stripe.js has confirmed the SetupIntent."""
-
-    setup_intent_id = forms.RegexField(
-        regex=r"^seti_[A-Za-z0-9_]+$",
-        max_length=255,
-        error_messages={
-            "required": gettext_lazy(
-                "Your card details did not reach us. Please enter them again."
-            ),
-            "invalid": gettext_lazy("Your card details did not reach us. Please enter them again."),
-        },
-    )
-    make_default = forms.BooleanField(required=False)
 
 
 def card_entry_context(*, organization: Organization) -> dict[str, str]:

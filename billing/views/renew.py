@@ -14,11 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing.checkout_forms import TermsForm
+from billing.forms import TermsForm
 from billing.models import Order, Subscription
 from billing.selectors.checkout import renewal_order_open, subscriptions_for_pages
-from billing.selectors.subscriptions import renewal_blocker, term_dates
+from billing.selectors.subscriptions import renewal_blocker
 from billing.services.checkout import checkout_accept_terms, renewal_start
+from billing.terms import term_dates
 from billing.views.checkout import (
     payment_step,
     review_step,
@@ -27,10 +28,10 @@ from billing.views.checkout import (
     wizard_for,
     wizard_steps,
 )
+from core.middleware import client_ip
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
 from offers.selectors import offer_price, terms_current
-from partnerportal.middleware import client_ip
 
 
 def _subscription_and_order(

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing.checkout_forms import TermsForm
+from billing.forms import TermsForm
 from billing.models import Order
 from billing.selectors.checkout import offer_for_checkout, purchase_order_open
 from billing.selectors.subscriptions import purchase_blocker
@@ -24,11 +24,11 @@ from billing.views.checkout import (
     wizard_for,
     wizard_steps,
 )
+from core.middleware import client_ip
 from membership.access import member_required
 from membership.permissions import Action
 from offers.models import Offer
 from offers.selectors import terms_current
-from partnerportal.middleware import client_ip
 
 
 def _offer_or_404(offer_id: int) -> Offer:

@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing.checkout_forms import CardChoiceForm, SetupIntentForm
+from billing.forms import CardChoiceForm, SetupIntentForm
 from billing.models import Subscription
 from billing.selectors.checkout import (
     cards_for_checkout,
@@ -23,10 +23,10 @@ from billing.selectors.checkout import (
     subscriptions_for_pages,
 )
 from billing.services import subscription_changes
+from billing.services.subscriptions import subscription_turn_off_auto_renew
 from billing.views.checkout import card_entry_or_none
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
-from partnerportal.middleware import client_ip
 
 
 def _subscription_or_404(request: HttpRequest, subscription_id: int) -> Subscription:
@@ -56,8 +56,8 @@ def subscription_auto_renew_off(request: HttpRequest, subscription_id: int) -> H
     subscription = _subscription_or_404(request, subscription_id)
     if request.method == "POST":
         try:
-            subscription = subscription_changes.subscription_auto_renew_off(
-                subscription=subscription, actor=request.user, ip_address=client_ip(request)
+            subscription = subscription_turn_off_auto_renew(
+                subscription=subscription, actor=request.user
             )
         except ValidationError as error:
             messages.error(request, error.messages[0])

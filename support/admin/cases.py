@@ -22,11 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from billing.cancellations_admin import cancel_page
+from billing.admin.cancellations import cancel_page
 from billing.models import LIVE_STATUSES
 from billing.services.cancellations import CANCEL_PERMISSION
+from core import clock
 from membership.models import User
-from partnerportal import clock
 from support.admin.filters import AssigneeFilter, ResponseDueFilter, StatusFilter
 from support.admin.inlines import (
     ConversationInline,

@@ -1,24 +1,12 @@
-"""A subscription with its benefits granted, and product keys in the pool, for benefit tests."""
+"""For benefit tests: a subscription's grant of one benefit, and product keys in the pool.
+
+A subscription with its benefits is ``make_subscription(…, benefits=True)`` (``factories``)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from billing.models import BenefitGrant, Subscription
-from billing.services.benefits import benefits_grant_for_term, product_keys_load
-from membership.models import Organization
+from billing.services.benefits import product_keys_load
 from offers.models import Offer
-from partnerportal import clock
-from tests.billing.factories import make_subscription
-
-
-def subscribe(
-    organization: Organization, offer: Offer, *, started_on: dt.date | None = None
-) -> Subscription:
-    """A live Action Pack bought on ``started_on`` (today by default), with its benefits."""
-    subscription = make_subscription(organization, offer, started_on=started_on or clock.today())
-    benefits_grant_for_term(subscription=subscription)
-    return subscription
 
 
 def grant_of(subscription: Subscription, code: str, *, term: int | None = None) -> BenefitGrant:

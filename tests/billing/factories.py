@@ -1,11 +1,17 @@
-"""Building subscriptions and orders directly, for tests that are not about buying them."""
+"""Building cards and subscriptions directly, for tests that are not about buying them.
+
+``make_subscription`` is the one builder of a subscription in a given state for the billing
+tests (and the tests of other apps that need one).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from billing.models import Order, OrderKind, OrderStatus, PaymentMethod, Subscription
-from billing.selectors.subscriptions import term_dates
+from billing.services.benefits import benefits_grant_for_term
+from billing.terms import anniversary_date, term_dates
+from core import clock
 from membership.models import Organization
 from offers.models import Offer
 
@@ -30,13 +36,30 @@ def make_subscription(
     organization: Organization,
     offer: Offer,
     *,
-    started_on: dt.date,
+    started_on: dt.date | None = None,
+    anniversary: dt.date | None = None,
     term_number: int = 1,
     payment_method: PaymentMethod | None = None,
+    benefits: bool = False,
     **fields,
 ) -> Subscription:
-    """A live subscription bought on ``started_on``, now in term ``term_number``, with its paid orders."""
+    """A subscription in the state a test needs, with the paid orders that brought it there.
+
+    Bought on ``started_on``, or so that the current term ends on ``anniversary``, or today (by
+    the clock); now in term ``term_number``. Live and auto-renewing unless ``fields`` say
+    otherwise (``status="past_due"``, ``auto_renew=False``, ``cancel_at_term_end=True``…). With
+    ``benefits``, its offer's benefits are granted for the current term, as a purchase does.
+    """
+    if started_on is not None and anniversary is not None:
+        raise ValueError("Give started_on or anniversary, not both.")
+    if started_on is None:
+        started_on = (
+            anniversary_date(anniversary, -term_number)
+            if anniversary is not None
+            else clock.today()
+        )
     start, end = term_dates(started_on=started_on, term_number=term_number)
+    assert anniversary is None or end == anniversary, (anniversary, end)
     subscription = Subscription.objects.create(
         organization=organization,
         offer=offer,
@@ -67,4 +90,6 @@ def make_subscription(
             invoice_number=f"INV-TEST-{subscription.pk}-{number}",
             paid_at=dt.datetime.combine(term_start, dt.time(12), tzinfo=dt.UTC),
         )
+    if benefits:
+        benefits_grant_for_term(subscription=subscription)
     return subscription

@@ -1,4 +1,4 @@
-"""Shared by the billing-cycle tests: cards on file in localstripe, due subscriptions, the clock.
+"""Shared by the billing-cycle tests: cards on file in localstripe, due subscriptions, moments.
 
 Cards are created the way the demo and the bench create them (``stripe_gateway.demo_card_create``,
 localstripe only) and attached to the organization's own Stripe customer, so renewals are real
@@ -8,20 +8,13 @@ PaymentIntents in localstripe, and what counts is what localstripe recorded.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-
-import pytest
-from django.core import mail
 
 from billing import stripe_gateway
-from billing.models import Order, OrderStatus, PaymentMethod, Subscription
-from billing.selectors.subscriptions import anniversary_date
+from billing.models import Order, PaymentMethod, Subscription
 from billing.services.payment_methods import stripe_customer_ensure
 from billing.services.payments import order_charge, order_open_purchase
 from membership.models import Organization, User
 from offers.models import Offer
-from partnerportal import clock
 from tests.billing.factories import make_subscription
 from tests.plugins.services import LocalStripe
 
@@ -76,13 +69,11 @@ def subscription_due_on(
     card: PaymentMethod | None,
     **fields,
 ) -> Subscription:
-    """A live subscription in its first term whose anniversary is ``anniversary``."""
-    started_on = anniversary_date(anniversary, -1)
-    subscription = make_subscription(
-        organization, offer, started_on=started_on, payment_method=card, **fields
+    """``make_subscription`` as the billing-cycle tests say it: in its first term, renewing on
+    ``anniversary`` with ``card``."""
+    return make_subscription(
+        organization, offer, anniversary=anniversary, payment_method=card, **fields
     )
-    assert subscription.current_term_end == anniversary
-    return subscription
 
 
 def purchase(organization: Organization, offer: Offer, buyer: User, card: PaymentMethod) -> Order:
@@ -112,53 +103,8 @@ def failed_attempt_count(order: Order) -> int:
     return order.attempts.filter(status="failed").count()
 
 
-@dataclass
-class Inbox:
-    """The emails sent so far, as (recipient, subject) pairs, read once each."""
-
-    seen: int = 0
-    log: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def new(self) -> list[tuple[str, str]]:
-        messages = mail.outbox[self.seen :]
-        self.seen = len(mail.outbox)
-        return [(message.to[0], message.subject) for message in messages]
-
-    def subjects(self) -> list[str]:
-        return sorted({subject for _to, subject in self.new()})
-
-
-@pytest.fixture
-def inbox(mailoutbox) -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def frozen_clock() -> Iterator[None]:
-    """Tests move the clock with ``clock.set_now``; it is unfrozen afterwards whatever happens."""
-    try:
-        yield
-    finally:
-        clock.set_now(None)
-
-
 def renewal_order_status(subscription: Subscription) -> str | None:
     order = subscription.orders.filter(
         kind="renewal", term_number=subscription.term_number + 1
     ).first()
     return order.status if order else None
-
-
-__all__ = [
-    "CARD_3DS",
-    "CARD_CHARGES_DECLINED",
-    "CARD_OK",
-    "OrderStatus",
-    "card_on_file",
-    "frozen_clock",
-    "inbox",
-    "moment",
-    "purchase",
-    "subscription_due_on",
-    "succeeded_payments",
-]

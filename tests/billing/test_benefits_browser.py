@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.billing.benefits_setup import load_keys, subscribe
+from tests.billing.benefits_setup import load_keys
+from tests.billing.factories import make_subscription
 from tests.plugins.people import PASSWORD
 
 
@@ -20,8 +21,8 @@ def _sign_in(page: Page, base_url: str, email: str) -> None:
 def test_benefits_are_activated_and_stay_in_their_organization(
     page: Page, live_server, transactional_db, contoso, fabrikam, offer, bob, charlie
 ):
-    subscribe(contoso, offer)
-    subscribe(fabrikam, offer)
+    make_subscription(contoso, offer, benefits=True)
+    make_subscription(fabrikam, offer, benefits=True)
     first_key, *_others = load_keys(offer, 3)
     _sign_in(page, live_server.url, bob.email)
     page.goto(f"{live_server.url}/partnership/benefits/")

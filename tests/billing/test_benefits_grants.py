@@ -17,8 +17,9 @@ from billing.services.benefits import (
     seat_assign,
 )
 from billing.services.subscriptions import subscription_apply_renewal
-from partnerportal import clock
-from tests.billing.benefits_setup import grant_of, load_keys, subscribe
+from core import clock
+from tests.billing.benefits_setup import grant_of, load_keys
+from tests.billing.factories import make_subscription
 
 
 def _renew(subscription, actor):
@@ -38,7 +39,7 @@ def _renew(subscription, actor):
 
 
 def test_a_new_subscription_gets_every_benefit_of_the_offer(contoso, offer):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
 
     grants = {grant.benefit.code: grant.quantity for grant in subscription.benefit_grants.all()}
     assert grants == {
@@ -54,7 +55,7 @@ def test_a_new_subscription_gets_every_benefit_of_the_offer(contoso, offer):
 
 
 def test_granting_twice_gives_nothing_more(contoso, offer):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
 
     benefits_grant_for_term(subscription=subscription)
 
@@ -62,7 +63,7 @@ def test_granting_twice_gives_nothing_more(contoso, offer):
 
 
 def test_benefits_keep_working_while_past_due(contoso, offer, bob):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     subscription.status = SubscriptionStatus.PAST_DUE
     subscription.save()
 
@@ -77,7 +78,7 @@ def test_benefits_keep_working_while_past_due(contoso, offer, bob):
 
 
 def test_benefits_are_revoked_when_the_subscription_expires(contoso, offer, bob):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     subscription.status = SubscriptionStatus.EXPIRED
     subscription.save()
 
@@ -90,7 +91,7 @@ def test_benefits_are_revoked_when_the_subscription_expires(contoso, offer, bob)
 
 
 def test_revoking_is_safe_twice(contoso, offer):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     with clock.frozen_at(dt.datetime(2026, 6, 1, tzinfo=dt.UTC)):
         assert benefits_revoke(subscription=subscription) == 8
     assert benefits_revoke(subscription=subscription) == 0
@@ -100,7 +101,7 @@ def test_revoking_is_safe_twice(contoso, offer):
 
 
 def test_a_revoked_benefit_can_no_longer_be_used(contoso, offer, bob):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     load_keys(offer, 2)
     benefits_revoke(subscription=subscription)
     subscription.status = SubscriptionStatus.CANCELED
@@ -111,7 +112,7 @@ def test_a_revoked_benefit_can_no_longer_be_used(contoso, offer, bob):
 
 
 def test_a_renewal_grants_the_benefits_anew(contoso, offer, bob):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     load_keys(offer, 3)
     product_key_issue(grant=grant_of(subscription, "windows-enterprise"), actor=bob)
     incidents = grant_of(subscription, "support-incidents")
@@ -131,7 +132,7 @@ def test_a_renewal_grants_the_benefits_anew(contoso, offer, bob):
 
 
 def test_a_renewal_keeps_online_services_running(contoso, offer, bob):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     office = _activated(grant_of(subscription, "office-365-e3"), bob)
     seat_assign(grant=office, email="eve@contoso.example", actor=bob)
 

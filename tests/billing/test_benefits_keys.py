@@ -8,7 +8,8 @@ from django.core.cache import cache
 
 from billing.models import ProductKey
 from billing.services.benefits import BenefitError, product_key_issue, product_keys_load
-from tests.billing.benefits_setup import grant_of, load_keys, subscribe
+from tests.billing.benefits_setup import grant_of, load_keys
+from tests.billing.factories import make_subscription
 from tests.membership.concurrency import run_at_once
 
 
@@ -20,7 +21,7 @@ def _fresh_alert_window():
 
 def test_it_gives_out_the_oldest_key_first(contoso, offer, bob):
     keys = load_keys(offer, 3)
-    grant = grant_of(subscribe(contoso, offer), "windows-enterprise")
+    grant = grant_of(make_subscription(contoso, offer, benefits=True), "windows-enterprise")
 
     first = product_key_issue(grant=grant, actor=bob)
     second = product_key_issue(grant=grant, actor=bob)
@@ -34,10 +35,12 @@ def test_it_gives_out_the_oldest_key_first(contoso, offer, bob):
 def test_a_key_goes_to_one_organization_only(contoso, fabrikam, offer, bob, charlie):
     load_keys(offer, 2)
     contosos = product_key_issue(
-        grant=grant_of(subscribe(contoso, offer), "windows-enterprise"), actor=bob
+        grant=grant_of(make_subscription(contoso, offer, benefits=True), "windows-enterprise"),
+        actor=bob,
     )
     fabrikams = product_key_issue(
-        grant=grant_of(subscribe(fabrikam, offer), "windows-enterprise"), actor=charlie
+        grant=grant_of(make_subscription(fabrikam, offer, benefits=True), "windows-enterprise"),
+        actor=charlie,
     )
 
     assert contosos.key != fabrikams.key
@@ -46,7 +49,7 @@ def test_a_key_goes_to_one_organization_only(contoso, fabrikam, offer, bob, char
 
 def test_an_empty_pool_says_so_and_alerts_staff(contoso, offer, bob, mailoutbox, settings):
     settings.STAFF_ALERT_EMAIL = "keys@partnerportal.example"
-    grant = grant_of(subscribe(contoso, offer), "windows-enterprise")
+    grant = grant_of(make_subscription(contoso, offer, benefits=True), "windows-enterprise")
 
     with pytest.raises(BenefitError, match="No product keys are available right now"):
         product_key_issue(grant=grant, actor=bob)
@@ -61,7 +64,7 @@ def test_an_empty_pool_says_so_and_alerts_staff(contoso, offer, bob, mailoutbox,
 
 
 def test_staff_are_alerted_once_however_many_ask(contoso, offer, bob, mailoutbox):
-    grant = grant_of(subscribe(contoso, offer), "windows-enterprise")
+    grant = grant_of(make_subscription(contoso, offer, benefits=True), "windows-enterprise")
 
     for _attempt in range(3):
         with pytest.raises(BenefitError):
@@ -72,7 +75,7 @@ def test_staff_are_alerted_once_however_many_ask(contoso, offer, bob, mailoutbox
 
 def test_it_stops_at_the_terms_quantity(contoso, offer, bob, mailoutbox):
     load_keys(offer, 12)
-    grant = grant_of(subscribe(contoso, offer), "windows-enterprise")
+    grant = grant_of(make_subscription(contoso, offer, benefits=True), "windows-enterprise")
     for _number in range(10):
         product_key_issue(grant=grant, actor=bob)
 
@@ -100,8 +103,8 @@ def test_loading_skips_keys_already_in_the_pool(offer):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_never_get_the_same_key(contoso, fabrikam, offer, bob, charlie):
     load_keys(offer, 6)
-    contosos = grant_of(subscribe(contoso, offer), "windows-enterprise")
-    fabrikams = grant_of(subscribe(fabrikam, offer), "windows-enterprise")
+    contosos = grant_of(make_subscription(contoso, offer, benefits=True), "windows-enterprise")
+    fabrikams = grant_of(make_subscription(fabrikam, offer, benefits=True), "windows-enterprise")
 
     outcomes = run_at_once(
         *[lambda: product_key_issue(grant=contosos, actor=bob)] * 3,

@@ -12,8 +12,9 @@ from billing.services.cancellations import subscription_cancel
 from billing.services.payment_outcomes import order_mark_paid
 from billing.services.renewals import subscription_expire
 from billing.stripe_gateway import PaymentIntentResult
-from partnerportal import clock
-from tests.billing.benefits_setup import grant_of, subscribe
+from core import clock
+from tests.billing.benefits_setup import grant_of
+from tests.billing.factories import make_subscription
 
 BOUGHT = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 
@@ -79,7 +80,7 @@ def test_a_paid_renewal_grants_the_next_term(contoso, offer, bob):
 
 
 def test_expiry_at_the_end_of_grace_revokes_the_benefits(contoso, offer, bob):
-    subscription = subscribe(contoso, offer, started_on=dt.date(2025, 3, 10))
+    subscription = make_subscription(contoso, offer, started_on=dt.date(2025, 3, 10), benefits=True)
     subscription.status = SubscriptionStatus.PAST_DUE
     subscription.save()
     benefit_activate(grant=grant_of(subscription, "office-365-e3"), actor=bob)
@@ -91,7 +92,7 @@ def test_expiry_at_the_end_of_grace_revokes_the_benefits(contoso, offer, bob):
 
 
 def test_cancellation_revokes_the_benefits(contoso, offer, root):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
 
     subscription_cancel(
         subscription=subscription, actor=root, at_term_end=False, refund_amount=0, reason="test"

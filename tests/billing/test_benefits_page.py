@@ -6,17 +6,18 @@ import pytest
 
 from billing.models import SeatAssignment
 from billing.services.benefits import benefit_activate, seat_assign
-from tests.billing.benefits_setup import grant_of, load_keys, subscribe
+from tests.billing.benefits_setup import grant_of, load_keys
+from tests.billing.factories import make_subscription
 
 
 @pytest.fixture
 def subscription(contoso, offer):
-    return subscribe(contoso, offer)
+    return make_subscription(contoso, offer, benefits=True)
 
 
 @pytest.fixture
 def outsider_subscription(fabrikam, offer):
-    return subscribe(fabrikam, offer)
+    return make_subscription(fabrikam, offer, benefits=True)
 
 
 def _messages(response) -> str:

@@ -6,16 +6,17 @@ import datetime as dt
 
 from billing.selectors.benefits import software_activation
 from billing.services.benefits import benefit_activate, product_key_issue, seat_assign
+from core import clock
 from membership.models import AuditEvent
-from partnerportal import clock
-from tests.billing.benefits_setup import grant_of, load_keys, subscribe
+from tests.billing.benefits_setup import grant_of, load_keys
+from tests.billing.factories import make_subscription
 
 NOON = dt.datetime(2026, 4, 2, 12, 0, tzinfo=dt.UTC)
 
 
 def test_getting_a_product_key_records_the_activation(contoso, offer, bob):
     load_keys(offer, 1)
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
 
     with clock.frozen_at(NOON):
         product_key_issue(grant=grant_of(subscription, "windows-enterprise"), actor=bob)
@@ -28,7 +29,7 @@ def test_getting_a_product_key_records_the_activation(contoso, offer, bob):
 
 
 def test_assigning_a_visual_studio_license_records_the_activation(contoso, offer, bob):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
 
     with clock.frozen_at(NOON):
         seat_assign(
@@ -42,7 +43,7 @@ def test_assigning_a_visual_studio_license_records_the_activation(contoso, offer
 
 def test_the_first_activation_is_the_one_kept(contoso, offer, bob, alice):
     load_keys(offer, 2)
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     grant = grant_of(subscription, "windows-enterprise")
     with clock.frozen_at(NOON):
         product_key_issue(grant=grant, actor=bob)
@@ -55,7 +56,7 @@ def test_the_first_activation_is_the_one_kept(contoso, offer, bob, alice):
 
 
 def test_online_services_and_azure_credit_do_not_end_refund_eligibility(contoso, offer, bob):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
 
     benefit_activate(grant=grant_of(subscription, "office-365-e3"), actor=bob)
     benefit_activate(grant=grant_of(subscription, "azure-credit"), actor=bob)
@@ -65,6 +66,6 @@ def test_online_services_and_azure_credit_do_not_end_refund_eligibility(contoso,
 
 
 def test_nothing_activated_means_still_eligible(contoso, offer):
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
 
     assert software_activation(subscription=subscription, term_number=1) is None

@@ -1,7 +1,7 @@
 """Clock tests: subscriptions walked day by day through their year and the grace window.
 
 Each test buys the Action Pack the way the Purchase button does (a real charge in localstripe),
-then moves ``partnerportal.clock`` one day at a time and runs the billing cycle at 00:05, as the
+then moves ``core.clock`` one day at a time and runs the billing cycle at 00:05, as the
 hourly beat would, writing down every day on which something a partner would notice happened:
 an email (to whom, its subject), a charge (from localstripe's own records), a change of status
 or term. The journal is compared whole, so an extra email or charge on any day fails the test.
@@ -18,11 +18,10 @@ from billing.selectors.subscriptions import Tier, organization_tier
 from billing.services.payments import order_charge, renewal_order_for_next_term
 from billing.services.renewals import billing_cycle_run_now
 from billing.services.subscriptions import subscription_turn_off_auto_renew
-from partnerportal import clock
+from core import clock
 from tests.billing.renewal_helpers import (
     CYCLE_TIME,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     purchase,
     succeeded_payments,

@@ -17,8 +17,8 @@ from billing.services.cancellations import (
     subscription_cancel,
     subscriptions_end_scheduled_cancellations,
 )
+from core import clock
 from membership.models import AuditEvent
-from partnerportal import clock
 from tests.billing.benefits_setup import grant_of, load_keys
 from tests.billing.cancellation_setup import purchase_order, subscription_bought
 from tests.billing.factories import make_subscription

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from billing.models import Order, ReminderKind, ReminderSent
-from partnerportal import clock
+from core import clock
 from partnerportal.celery import app
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,

@@ -14,11 +14,10 @@ import pytest
 from billing.models import Order, PaymentAttempt, SubscriptionEvent
 from billing.selectors.subscriptions import Tier, organization_tier
 from billing.services.renewals import billing_cycle_run_now
-from partnerportal import clock
+from core import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
 )

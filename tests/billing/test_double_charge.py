@@ -42,13 +42,12 @@ from billing.models import (
 from billing.selectors.payments import claim_timeout
 from billing.services import renewals
 from billing.services.renewals import billing_cycle_run_now
+from core import clock
 from membership.models import Organization
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
 )

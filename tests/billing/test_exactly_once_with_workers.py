@@ -23,8 +23,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from billing.models import Order, OrderStatus, PaymentAttempt, Subscription
+from core import clock
 from membership.models import Organization
-from partnerportal import clock
 from partnerportal.celery import app
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,

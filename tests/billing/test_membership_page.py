@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from membership.models import Competency, CompetencyArea, CompetencyLevel
-from tests.billing.benefits_setup import subscribe
+from tests.billing.factories import make_subscription
 
 
 def _page(client) -> str:
@@ -30,7 +30,7 @@ def test_someone_who_may_not_buy_is_told_whom_to_ask(login, offer, victor):
 
 
 def test_an_action_pack_holder_sees_it_and_the_next_level(login, contoso, offer, victor):
-    subscribe(contoso, offer, started_on=dt.date(2026, 3, 10))
+    make_subscription(contoso, offer, started_on=dt.date(2026, 3, 10), benefits=True)
 
     page = _page(login(victor))
 

@@ -8,10 +8,9 @@ import pytest
 from django.urls import reverse
 
 from billing.models import SubscriptionStatus
-from billing.selectors.checkout import purchase_blockers
-from billing.selectors.subscriptions import purchase_blocker
+from billing.selectors.subscriptions import purchase_blocker, purchase_blockers
+from core import clock
 from offers.models import Offer, OfferPrice
-from partnerportal import clock
 from tests.billing.factories import make_card, make_subscription
 
 URL = reverse("billing:offers")

@@ -19,8 +19,8 @@ from billing.services.payments import (
 )
 from billing.services.reconciliation import order_settle_payment_intent
 from billing.services.renewals import payments_reconcile_all
+from core import clock
 from membership.models import AuditEvent
-from partnerportal import clock
 from tests.billing.stripe_helpers import (
     CARD_3DS,
     CARD_CHARGES_DECLINED,

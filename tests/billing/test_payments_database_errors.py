@@ -17,13 +17,12 @@ from django.db import connection
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus
 from billing.services.renewals import RenewalOutcome, subscriptions_renew_automatically
+from core import clock
 from membership.models import Organization
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
     succeeded_payments,

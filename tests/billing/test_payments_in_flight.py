@@ -23,10 +23,9 @@ from billing.services.renewals import (
     payments_reconcile_all,
     subscription_renew_automatically,
 )
-from partnerportal import clock
+from core import clock
 from tests.billing.renewal_helpers import (
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     purchase,
     subscription_due_on,

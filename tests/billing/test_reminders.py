@@ -10,12 +10,11 @@ from django.db import connection
 
 from billing.models import ReminderKind, ReminderSent
 from billing.services.reminders import reminder_claim, reminders_send
+from core import clock
 from membership.models import Role, User
 from membership.services import membership_add
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
 )

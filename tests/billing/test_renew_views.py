@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from billing.models import Order, OrderKind, OrderStatus
 from billing.services.subscriptions import subscription_turn_off_auto_renew
+from core import clock
 from offers.models import TermsAcceptance
 from offers.selectors import terms_current
-from partnerportal import clock
 from tests.billing.factories import make_subscription
 from tests.billing.stripe_helpers import card_save, succeeded_charges
 

@@ -29,14 +29,13 @@ from billing.services.renewals import (
     subscription_renew_automatically,
     subscriptions_expire,
 )
+from core import clock
 from offers.models import OfferPrice
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_3DS,
     CARD_CHARGES_DECLINED,
     CARD_OK,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
     succeeded_payments,

@@ -9,13 +9,12 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import Order
+from core import clock
 from membership.models import Organization
-from partnerportal import clock
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,
     card_on_file,
-    frozen_clock,  # noqa: F401 (fixture)
     moment,
     subscription_due_on,
     succeeded_payments,

@@ -18,8 +18,8 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Order, Subscription, SubscriptionStatus
 from billing.services.checkout import checkout_choose_card, checkout_pay, checkout_purchase_start
+from core import clock
 from offers.selectors import terms_current
-from partnerportal import clock
 from tests.billing.factories import make_subscription
 from tests.billing.stripe_helpers import (
     CARD_3DS,

@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from billing.models import Order, OrderStatus, Subscription, SubscriptionStatus
 from billing.selectors.checkout import purchase_order_open
+from core import clock
 from offers.models import TermsAcceptance, TermsVersion
 from offers.selectors import terms_current
-from partnerportal import clock
 from tests.billing.factories import make_card, make_subscription
 from tests.billing.stripe_helpers import (
     CARD_3DS,

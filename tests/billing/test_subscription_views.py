@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Order, OrderKind, OrderStatus
+from core import clock
 from membership.models import AuditEvent
-from partnerportal import clock
 from tests.billing.factories import make_card, make_subscription
 from tests.billing.stripe_helpers import confirmed_setup_intent
 

@@ -13,12 +13,10 @@ import pytest
 from django.core import mail
 
 from billing import emails as billing_emails
-from billing.cancellation_emails import subscription_canceled_email
 from billing.models import Refund
-from billing.services.cancellations import CancellationOutcome
+from core import clock
 from membership import emails as membership_emails
 from membership.models import Invitation
-from partnerportal import clock
 from support import emails as support_emails
 from support.models import Message
 from tests.i18n.english import english_in, visible_text
@@ -64,15 +62,11 @@ def _send_billing(world, reader):
     )
     billing_emails.email_subscription_expired(subscription=subscription, recipients=recipients)
     refund = Refund.objects.create(order=order, amount=order.amount, currency=order.currency)
-    subscription_canceled_email(
-        outcome=CancellationOutcome(
-            subscription=subscription,
-            previous_status="active",
-            at_term_end=False,
-            ends_on=clock.today(),
-            refund=refund,
-            changed=True,
-        ),
+    billing_emails.email_subscription_canceled(
+        subscription=subscription,
+        at_term_end=False,
+        ends_on=clock.today(),
+        refund=refund,
         recipients=recipients,
     )
 
@@ -103,12 +97,12 @@ def _send_support(world, settings):
     partner_reply = Message.objects.create(
         request=service_request, author=world.alice, body="Gracias"
     )
-    support_emails.request_received(service_request=service_request)
-    support_emails.request_replied(message=staff_reply)
-    support_emails.request_resolved(service_request=service_request)
+    support_emails.email_request_received(service_request=service_request)
+    support_emails.email_request_replied(message=staff_reply)
+    support_emails.email_request_resolved(service_request=service_request)
     settings.LANGUAGE_CODE = "es"  # staff alerts go to a bare address: the site's language
-    support_emails.staff_request_filed(service_request=service_request)
-    support_emails.staff_partner_replied(message=partner_reply)
+    support_emails.email_staff_request_filed(service_request=service_request)
+    support_emails.email_staff_partner_replied(message=partner_reply)
 
 
 def test_every_email_goes_out_in_spanish(world, reader, settings):

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from core import clock
 from membership.models import Membership, Role, User
 from membership.services import invitation_resend, user_invite
-from partnerportal import clock
 
 SENT = dt.datetime(2026, 5, 4, 9, 30, tzinfo=dt.UTC)
 NEW_PASSWORD = "plum-orchard-bicycle-42"

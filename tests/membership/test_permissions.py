@@ -1,4 +1,4 @@
-"""DESIGN.md's role matrix, in the one place that answers "may this user do this"."""
+"""The role matrix of docs/product.md, in the one place that answers "may this user do this"."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from billing.services.benefits import seat_assign
 from membership.models import Role, User
 from membership.permissions import Action
 from membership.services import membership_add, user_invite
-from tests.billing.benefits_setup import grant_of, load_keys, subscribe
+from tests.billing.benefits_setup import grant_of, load_keys
+from tests.billing.factories import make_subscription
 from tests.plugins.people import PASSWORD, membership_of
 
 
@@ -108,7 +109,7 @@ PAGES = [
 
 ROLES = [None, Role.GLOBAL_ADMIN, Role.MPN_PARTNER_ADMIN, Role.BILLING_ADMIN, Role.ACCOUNT_ADMIN]
 
-# DESIGN.md, written out again on purpose: the test must not ask the code it checks.
+# docs/product.md, written out again on purpose: the test must not ask the code it checks.
 WHO_MAY = {
     Action.MANAGE_USERS: {Role.GLOBAL_ADMIN},
     Action.MANAGE_PROFILE: {Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN},
@@ -119,7 +120,7 @@ WHO_MAY = {
 
 @pytest.fixture
 def objects(contoso, offer, alice, bob, victor) -> dict:
-    subscription = subscribe(contoso, offer)
+    subscription = make_subscription(contoso, offer, benefits=True)
     load_keys(offer, 1)
     pending = user_invite(
         organization=contoso,

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from core import clock
 from membership.models import AuditEvent, Invitation, Role, User
 from membership.services import invitation_token_hash, user_invite
-from partnerportal import clock
 from tests.membership.team_helpers import invitation_link
 from tests.plugins.people import membership_of
 

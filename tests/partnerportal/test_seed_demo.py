@@ -1,4 +1,4 @@
-"""``seed_demo`` creates exactly DESIGN.md's demo data, twice without duplicates, never in production."""
+"""``seed_demo`` creates exactly the demo data of docs/product.md, twice without duplicates, never in production."""
 
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ Fixtures:
   API; a failing test leaves a screenshot in var/test-artifacts/. Use them with ``live_server``.
 - ``celery_worker_process`` (per test): a real ``celery worker`` subprocess on REDIS_URL that
   uses the test database; the test gets a transactional database, so the worker sees its rows.
+
+One module of about 550 lines on purpose: pytest loads it as one plugin, and the three services
+share the REQUIRE_SERVICES checks, the polling and the process helpers at the top.
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.test import RequestFactory
 
+from core.logging import client_ip_var
+from core.middleware import RequestLogMiddleware
 from membership.models import AuditEvent
 from membership.services import audit_record
-from partnerportal.logging import client_ip_var
-from partnerportal.middleware import RequestLogMiddleware
 
 
 def test_a_service_called_during_a_request_records_the_clients_address(contoso, bob):

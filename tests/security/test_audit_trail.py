@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from core import clock
 from membership.models import AuditEvent, Role
-from partnerportal import clock
 from tests.security.world import World
 
 BALANCER = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 198.51.100.23"}

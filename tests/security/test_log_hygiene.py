@@ -1,6 +1,6 @@
 """No card data, passwords or secrets in the logs, whatever a request carries.
 
-The logs are what the configured JSON handler writes (tests/partnerportal/logs.py), captured
+The logs are what the configured JSON handler writes (tests/core/logs.py), captured
 while people sign in, fail to sign in, and send requests full of card numbers and keys.
 """
 
@@ -11,8 +11,8 @@ import logging
 import pytest
 from django.test import Client
 
-from partnerportal.logging import redact
-from tests.partnerportal.logs import captured_log
+from core.logging import redact
+from tests.core.logs import captured_log
 from tests.plugins.people import PASSWORD
 
 CARD = "4242424242424242"

@@ -15,6 +15,7 @@ def test_bandit_reports_no_high_severity_issue() -> None:
         [
             str(BANDIT),
             "-r",
+            "core",
             "membership",
             "offers",
             "billing",

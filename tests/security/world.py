@@ -22,11 +22,11 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
-from billing.selectors.subscriptions import term_dates
+from billing.terms import term_dates
+from core import clock
 from membership.models import Membership, Organization, Role, User
 from membership.services import user_invite
 from offers.models import BenefitKind, Offer
-from partnerportal import clock
 from support.models import Attachment, IssueType, Message, ServiceRequest
 
 

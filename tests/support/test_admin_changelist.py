@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from partnerportal import clock
+from core import clock
 from support.models import Message, ServiceRequest
 
 URL = "/admin/support/servicerequest/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from partnerportal import clock
+from core import clock
 from support.models import RequestChange
 from support.services import (
     service_request_partner_reply,

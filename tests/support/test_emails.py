@@ -11,7 +11,7 @@ from support.services import service_request_staff_message
 def test_the_confirmation_keeps_apostrophes_in_plain_text(bob, contoso, file_request):
     service_request = file_request(bob, contoso, title="Can't manage my profile")
 
-    emails.request_received(service_request=service_request)
+    emails.email_request_received(service_request=service_request)
 
     assert "Can't manage my profile" in mail.outbox[0].subject
     assert "&#x27;" not in mail.outbox[0].body
@@ -21,7 +21,7 @@ def test_the_staff_alert_links_the_case_in_the_admin(bob, contoso, file_request,
     settings.SITE_URL = "https://portal.example"
     service_request = file_request(bob, contoso, severity="A")
 
-    emails.staff_request_filed(service_request=service_request)
+    emails.email_staff_request_filed(service_request=service_request)
 
     message = mail.outbox[0]
     assert message.to == ["support@partnerportal.example"]
@@ -40,7 +40,7 @@ def test_a_reply_goes_out_in_the_requesters_language(bob, contoso, support_agent
         service_request=service_request, author=support_agent, body="Hola", is_internal=False
     )
 
-    emails.request_replied(message=message)
+    emails.email_request_replied(message=message)
 
     html = mail.outbox[0].alternatives[0][0]
     assert "Hola" in mail.outbox[0].body

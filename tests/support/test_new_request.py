@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core import mail
 
-from partnerportal import clock
+from core import clock
 from support.models import Attachment, RecommendedSolution, RequestChange, ServiceRequest
 from tests.billing.factories import make_subscription
 from tests.support.files import EXE, PNG, upload

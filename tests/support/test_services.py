@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from partnerportal import clock
+from core import clock
 from support.models import RequestChange
 from support.services import (
     service_request_assign,

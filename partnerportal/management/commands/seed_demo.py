@@ -1,4 +1,4 @@
-"""Load the demo organizations, people, catalog and Fabrikam's Action Pack (DESIGN.md).
+"""Load the demo organizations, people, catalog and Fabrikam's Action Pack (docs/product.md).
 
 Idempotent: running it twice changes nothing. Refused when DEBUG is off: it creates accounts with a
 published password.
@@ -14,10 +14,10 @@ from billing import stripe_gateway
 from billing.models import PaymentMethod, ProductKey
 from billing.selectors.subscriptions import live_subscription
 from billing.services.payments import order_charge, order_open_purchase
+from core import clock
 from membership.models import Organization, User
 from offers.models import Benefit, Offer, TermsAcceptance
 from offers.selectors import terms_current
-from partnerportal import clock
 from partnerportal.demo import DEMO_PASSWORD, action_pack_offer, contoso, fabrikam, user_ensure
 
 STAFF = [
@@ -112,6 +112,7 @@ class Command(BaseCommand):
         if subscription is not None:
             if subscription.payment_method_id != card.pk:
                 subscription.payment_method = card
+                subscription.updated_at = clock.now()
                 subscription.save(update_fields=["payment_method", "updated_at"])
             return
         terms = terms_current(offer=offer)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import template
 
-from partnerportal.money import format_money
+from core.money import format_money
 
 register = template.Library()
 

@@ -1,9 +1,9 @@
 """Cancelling a subscription in the admin: the form staff fill in, the "Cancel subscription…"
 action of the subscription list, and a cancel page for the subscription's own admin page.
 
-``billing/admin.py`` wires them in through its hooks: ``SUBSCRIPTION_ACTIONS`` and
-``subscription_admin_urls(model_admin)`` (URL name ``admin:billing_subscription_cancel``).
-Support's case page uses the same form and template, so every door looks and behaves alike.
+``billing.admin.subscriptions`` adds the action and ``subscription_admin_urls(model_admin)``
+(URL name ``admin:billing_subscription_cancel``) to the Subscription admin. Support's case page
+uses the same form and template (``cancel_page``), so every door looks and behaves alike.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from billing.services.cancellations import (
     CancellationOutcome,
     subscription_cancel,
 )
-from partnerportal.money import format_money
+from core.money import format_money
 
 # Shared with support's case page, whose template folder holds the admin's custom pages.
 CANCEL_TEMPLATE = "admin/support/subscription_cancel.html"
@@ -201,9 +201,6 @@ def subscription_cancel_action(
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         },
     )
-
-
-SUBSCRIPTION_ACTIONS = [subscription_cancel_action]
 
 
 def subscription_cancel_view(

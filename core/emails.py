@@ -2,19 +2,26 @@
 
 Templates live in ``templates/emails/<name>_subject.txt``, ``<name>.txt`` and ``<name>.html``.
 Every context gets ``site_url`` for absolute links (``SITE_URL``). Each app keeps one function per
-email in its own ``emails.py`` that builds the context and calls ``email_send``.
+email in its own ``emails.py``, named ``email_<what>``, that takes plain values, builds the context
+and calls ``email_send``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from membership.models import User
+
+class Person(Protocol):
+    """Who an email can go to by name: a user of the portal (``membership.User``)."""
+
+    email: str
+    language: str
 
 
 def absolute_url(path: str) -> str:
@@ -30,20 +37,21 @@ def email_render(name: str, context: dict, *, language: str) -> tuple[str, str, 
     return subject, text, html
 
 
-def email_send(name: str, *, recipients: Iterable[User | str], context: dict) -> int:
+def email_send(name: str, *, recipients: Iterable[Person | str], context: dict) -> int:
     """Send email ``name`` to each recipient separately, in that person's language.
 
-    A recipient is a ``User`` (their saved language, else the site default) or a bare address
-    (the site default language). Returns how many messages were sent.
+    A recipient is a person (their saved language, else the site default; the templates get
+    them as ``recipient``) or a bare address (the site default language). Returns how many
+    messages were sent.
     """
     sent = 0
     for recipient in recipients:
-        if isinstance(recipient, User):
-            address, language = recipient.email, recipient.language or settings.LANGUAGE_CODE
-            personal = {"recipient": recipient}
-        else:
+        if isinstance(recipient, str):
             address, language = recipient, settings.LANGUAGE_CODE
             personal = {}
+        else:
+            address, language = recipient.email, recipient.language or settings.LANGUAGE_CODE
+            personal = {"recipient": recipient}
         subject, text, html = email_render(name, {**context, **personal}, language=language)
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
         message.attach_alternative(html, "text/html")

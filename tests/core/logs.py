@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from partnerportal.logging import JsonFormatter
+from core.logging import JsonFormatter
 
 
 class CapturedLog:

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from partnerportal.celery import app
-from tests.partnerportal.logs import captured_log
+from tests.core.logs import captured_log
 
 
 def test_each_request_logs_one_json_line(alice, login) -> None:

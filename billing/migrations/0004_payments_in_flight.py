@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_order_claim_token'),
+        ('billing', '0003_timestamps_from_the_clock'),
         ('membership', '0001_initial'),
         ('offers', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

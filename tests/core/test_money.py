@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from partnerportal.money import format_money
+from core.money import format_money
 
 
 @pytest.mark.parametrize(

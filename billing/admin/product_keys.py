@@ -1,8 +1,8 @@
 """Loading product keys in the admin: a "Load keys" page on Billing > Product keys.
 
-Wired into ``ProductKeyAdmin`` by ``billing.admin`` through its hook
-``product_key_admin_urls(model_admin)``. Staff paste keys, one a line, for a software benefit;
-keys already in the pool are skipped, so pasting the same list twice adds nothing.
+Added to ``ProductKeyAdmin`` (``billing.admin.benefits``) by ``product_key_admin_urls``. Staff
+paste keys, one a line, for a software benefit; keys already in the pool are skipped, so pasting
+the same list twice adds nothing.
 """
 
 from __future__ import annotations

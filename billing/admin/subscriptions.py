@@ -1,22 +1,13 @@
-"""Billing in the admin: the staff's view of cards, subscriptions, orders, payments and benefits.
-
-Money records (orders, payment attempts, refunds, Stripe events, reminders sent) are read-only:
-they change only through services. A subscription's page shows its state-change history and its
-renewal attempts with Stripe ids and failure reasons, and past-due subscriptions can be retried
-("Retry renewal charge", the same service as the billing cycle, with the same claim).
-
-Other billing admin pieces live in their own modules and are wired in here when present:
-``billing.cancellations_admin`` (cancelling subscriptions) and ``billing.product_keys_admin``
-(loading product keys). See ``_optional`` below.
+"""Subscriptions in the admin: each one's state-change history and renewal attempts with Stripe
+ids and failure reasons, "Retry renewal charge" for past-due ones (the same service as the
+billing cycle, with the same claim) and "Cancel subscription" (``billing.admin.cancellations``).
+Also the history and the reminders sent, as lists of their own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from types import ModuleType
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -29,96 +20,23 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from billing.admin.cancellations import subscription_admin_urls, subscription_cancel_action
+from billing.admin.read_only import ReadOnlyAdminMixin, ReadOnlyInline
 from billing.models import (
-    BenefitGrant,
     Order,
     OrderKind,
     OrderStatus,
     PaymentAttempt,
-    PaymentMethod,
-    ProductKey,
-    Refund,
     ReminderSent,
-    SeatAssignment,
-    StripeEvent,
     Subscription,
     SubscriptionEvent,
     SubscriptionStatus,
 )
+from billing.services.cancellations import CANCEL_PERMISSION
 from billing.services.renewals import RenewalOutcome, RenewalResult, subscription_retry_renewal
-from partnerportal import clock
-from partnerportal.money import format_money
-
-
-def _optional(module: str) -> ModuleType | None:
-    """A billing admin module another issue adds; ``None`` until it exists."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name != module:
-            raise  # the module exists but is broken: say so rather than hide it
-        return None
-
-
-# Hook: ``billing/cancellations_admin.py`` may define ``SUBSCRIPTION_ACTIONS`` (admin actions
-# for the Subscription list) and ``subscription_admin_urls(model_admin)`` (extra URLs of the
-# Subscription admin, e.g. a cancel page). ``billing/product_keys_admin.py`` may define
-# ``PRODUCT_KEY_ACTIONS`` and ``product_key_admin_urls(model_admin)`` (e.g. a "Load keys" page).
-cancellations_admin = _optional("billing.cancellations_admin")
-product_keys_admin = _optional("billing.product_keys_admin")
-
-
-def _hooked(module: ModuleType | None, name: str, default):
-    return getattr(module, name, default) if module is not None else default
-
-
-class ReadOnlyAdminMixin:
-    """Records that only services write: staff look, filter and search, never edit by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-
-# Cards ---------------------------------------------------------------------------------------
-
-
-@admin.register(PaymentMethod)
-class PaymentMethodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "__str__",
-        "organization",
-        "expiry_label",
-        "is_default",
-        "created_at",
-        "removed_at",
-    )
-    list_select_related = ("organization",)
-    list_filter = ("brand", "is_default", ("removed_at", admin.EmptyFieldListFilter))
-    search_fields = (
-        "organization__name",
-        "organization__partner_id",
-        "last4",
-        "stripe_payment_method_id",
-    )
-    readonly_fields = [field.name for field in PaymentMethod._meta.fields]
-
-    @admin.display(description=_("expires"))
-    def expiry_label(self, obj: PaymentMethod) -> str:
-        return obj.expiry_label
-
-
-# Subscriptions -------------------------------------------------------------------------------
+from billing.terms import anniversaries_renewable_on
+from core import clock
+from core.money import format_money
 
 
 class SubscriptionEventInline(ReadOnlyInline):
@@ -166,27 +84,35 @@ class AnniversaryFilter(admin.SimpleListFilter):
     parameter_name = "anniversary"
 
     def lookups(self, request, model_admin):
+        _first, last = anniversaries_renewable_on(clock.today())
+        window_days = (last - clock.today()).days
         return [
             ("today", _("Today")),
+            # A calendar bucket for planning, not a rule.
             ("next_30", _("In the next 30 days")),
-            ("next_90", _("In the next 90 days (renewal window open)")),
+            # Kept as "next_90" in the URL whatever the setting: bookmarks keep working.
+            (
+                "next_90",
+                _("In the next %(days)d days (renewal window open)") % {"days": window_days},
+            ),
             ("grace", _("Passed: in the grace window")),
             ("grace_over", _("Passed: grace window over")),
         ]
 
     def queryset(self, request, queryset):
         today = clock.today()
-        grace = dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
+        # The first anniversary still in its grace window, the last whose renewal window opened.
+        first, last = anniversaries_renewable_on(today)
         ranges = {
             "today": (today, today),
             "next_30": (today, today + dt.timedelta(days=30)),
-            "next_90": (today, today + dt.timedelta(days=90)),
-            "grace": (today - grace, today - dt.timedelta(days=1)),
+            "next_90": (today, last),
+            "grace": (first, today - dt.timedelta(days=1)),
         }
         if self.value() in ranges:
             return queryset.filter(current_term_end__range=ranges[self.value()])
         if self.value() == "grace_over":
-            return queryset.filter(current_term_end__lt=today - grace)
+            return queryset.filter(current_term_end__lt=first)
         return queryset
 
 
@@ -255,7 +181,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = [SubscriptionEventInline, OrderInline]
-    actions = ["retry_renewal_charge", *_hooked(cancellations_admin, "SUBSCRIPTION_ACTIONS", [])]
+    actions = ["retry_renewal_charge", subscription_cancel_action]
     change_form_template = "admin/billing/subscription/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -391,7 +317,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.retry_renewal_view),
                 name="billing_subscription_retry_renewal",
             ),
-            *_hooked(cancellations_admin, "subscription_admin_urls", lambda _admin: [])(self),
+            *subscription_admin_urls(self),
         ]
         return urls + super().get_urls()
 
@@ -412,13 +338,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
             and obj.status == SubscriptionStatus.PAST_DUE
             and self.has_change_permission(request, obj)
         )
-        # The cancel page comes from billing.cancellations_admin (see the hook above).
-        cancel_permission = _hooked(cancellations_admin, "CANCEL_PERMISSION", None)
         context["can_cancel"] = (
-            obj is not None
-            and obj.is_live
-            and cancel_permission is not None
-            and request.user.has_perm(cancel_permission)
+            obj is not None and obj.is_live and request.user.has_perm(CANCEL_PERMISSION)
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -432,154 +353,6 @@ class SubscriptionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
-# Orders and payments -------------------------------------------------------------------------
-
-
-class PaymentAttemptInline(ReadOnlyInline):
-    model = PaymentAttempt
-    fields = (
-        "number",
-        "off_session",
-        "status",
-        "stripe_payment_intent_id",
-        "idempotency_key",
-        "failure_code",
-        "failure_message",
-        "stripe_refund_id",
-        "created_at",
-        "finished_at",
-    )
-    readonly_fields = fields
-
-
-class RefundInline(ReadOnlyInline):
-    model = Refund
-    fields = ("amount", "currency", "reason", "stripe_refund_id", "created_by", "created_at")
-    readonly_fields = fields
-
-
-class PaymentProblemFilter(admin.SimpleListFilter):
-    """Payments the reconciliation could not settle alone, and second charges it refunded."""
-
-    title = _("payment problems")
-    parameter_name = "payment_problem"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("attention", _("Needs attention")),
-            ("charged_twice", _("Charged twice (refunded)")),
-        ]
-
-    def queryset(self, request, queryset):
-        if self.value() == "attention":
-            return queryset.filter(attention_since__isnull=False)
-        if self.value() == "charged_twice":
-            return queryset.filter(
-                attempts__status__in=[
-                    PaymentAttempt.Status.DUPLICATE,
-                    PaymentAttempt.Status.REFUNDED,
-                ]
-            ).distinct()
-        return queryset
-
-
-@admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "__str__",
-        "organization",
-        "kind",
-        "term_number",
-        "status",
-        "amount_display",
-        "attempt_count",
-        "next_retry_on",
-        "retries_stopped",
-        "failure_code",
-        "attention_reason",
-        "created_at",
-    )
-    list_select_related = ("organization", "offer")
-    list_filter = (
-        PaymentProblemFilter,
-        "status",
-        "kind",
-        "retries_stopped",
-        "currency",
-        "offer",
-        "next_retry_on",
-    )
-    search_fields = (
-        "invoice_number",
-        "organization__name",
-        "organization__partner_id",
-        "stripe_payment_intent_id",
-        "attempts__stripe_payment_intent_id",
-    )
-    date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in Order._meta.fields]
-    inlines = [PaymentAttemptInline, RefundInline]
-
-    @admin.display(description=_("amount"), ordering="amount")
-    def amount_display(self, obj: Order) -> str:
-        return format_money(obj.amount, obj.currency)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Viewing the page needs "view"; nothing on it can be changed.
-        return False
-
-
-@admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "__str__",
-        "order",
-        "number",
-        "off_session",
-        "status",
-        "stripe_payment_intent_id",
-        "failure_code",
-        "created_at",
-    )
-    list_select_related = ("order",)
-    list_filter = ("status", "off_session", "failure_code")
-    search_fields = (
-        "stripe_payment_intent_id",
-        "idempotency_key",
-        "order__invoice_number",
-        "order__organization__name",
-    )
-    date_hierarchy = "created_at"
-
-
-@admin.register(Refund)
-class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "order",
-        "amount_display",
-        "reason",
-        "stripe_refund_id",
-        "created_by",
-        "created_at",
-    )
-    list_select_related = ("order", "created_by")
-    list_filter = ("currency",)
-    search_fields = ("order__invoice_number", "order__organization__name", "stripe_refund_id")
-    date_hierarchy = "created_at"
-
-    @admin.display(description=_("amount"), ordering="amount")
-    def amount_display(self, obj: Refund) -> str:
-        return format_money(obj.amount, obj.currency)
-
-
-@admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("event_id", "type", "received_at", "processed_at", "result")
-    list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter))
-    search_fields = ("event_id", "type", "result")
-    date_hierarchy = "received_at"
-
-
 @admin.register(ReminderSent)
 class ReminderSentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("sent_at", "subscription", "term_number", "kind", "attempt", "recipients")
@@ -587,58 +360,3 @@ class ReminderSentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("subscription__organization__name", "subscription__organization__partner_id")
     date_hierarchy = "sent_at"
-
-
-# Benefits ------------------------------------------------------------------------------------
-
-
-class SeatAssignmentInline(ReadOnlyInline):
-    model = SeatAssignment
-    fields = ("email", "assigned_by", "assigned_at")
-    readonly_fields = fields
-
-
-@admin.register(BenefitGrant)
-class BenefitGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "benefit",
-        "subscription",
-        "term_number",
-        "quantity",
-        "used_quantity",
-        "activated_at",
-        "revoked_at",
-    )
-    list_select_related = ("benefit", "subscription__organization", "subscription__offer")
-    list_filter = (
-        "benefit",
-        ("activated_at", admin.EmptyFieldListFilter),
-        ("revoked_at", admin.EmptyFieldListFilter),
-    )
-    search_fields = ("subscription__organization__name", "subscription__organization__partner_id")
-    inlines = [SeatAssignmentInline]
-
-
-@admin.register(ProductKey)
-class ProductKeyAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "benefit", "issued_to", "issued_at", "loaded_at")
-    list_select_related = ("benefit", "issued_to")
-    list_filter = ("benefit", ("issued_at", admin.EmptyFieldListFilter))
-    search_fields = ("issued_to__email", "grant__subscription__organization__name")
-    readonly_fields = ("grant", "issued_to", "issued_at", "loaded_at")
-    actions = [*_hooked(product_keys_admin, "PRODUCT_KEY_ACTIONS", [])]
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False  # an issued key is a record; unissued ones are loaded, not edited
-
-    def get_urls(self):
-        extra = _hooked(product_keys_admin, "product_key_admin_urls", lambda _admin: [])(self)
-        return [*extra, *super().get_urls()]
-
-
-@admin.register(SeatAssignment)
-class SeatAssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("email", "grant", "assigned_by", "assigned_at")
-    list_select_related = ("grant__benefit", "assigned_by")
-    search_fields = ("email", "grant__subscription__organization__name")
-    date_hierarchy = "assigned_at"

@@ -1,4 +1,5 @@
-"""Forms of the subscribe and renew wizards and of the purchased-offer page. They validate only."""
+"""Billing's forms: the subscribe and renew wizards, the purchased-offer page, Payment methods and
+Benefits. They validate and normalise only; the views call the services."""
 
 from __future__ import annotations
 
@@ -63,4 +64,26 @@ class CardChoiceForm(forms.Form):
 class SetupIntentForm(forms.Form):
     """What the card-entry partial posts once Stripe.js confirmed the SetupIntent."""
 
-    setup_intent_id = forms.RegexField(regex=r"^seti_[A-Za-z0-9_]+$", max_length=255)
+    setup_intent_id = forms.RegexField(
+        regex=r"^seti_[A-Za-z0-9_]+$",
+        max_length=255,
+        error_messages={
+            "required": _("Your card details did not reach us. Please enter them again."),
+            "invalid": _("Your card details did not reach us. Please enter them again."),
+        },
+    )
+
+
+class PaymentMethodAddForm(SetupIntentForm):
+    """**Add a payment method** (Billing > Payment methods): the card, and if it is the default."""
+
+    make_default = forms.BooleanField(required=False)
+
+
+class PersonEmailForm(forms.Form):
+    """Who gets a seat or a license (Benefits): an email address, in lower case."""
+
+    email = forms.EmailField(label=_("Email"), max_length=254)
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
