@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core import clock
+from core.money import format_money
 from membership.models import Currency, Organization
 from offers.models import Benefit, Offer, TermsAcceptance
 
@@ -64,7 +65,7 @@ class Subscription(models.Model):
     """An organization's subscription to an offer, one term at a time.
 
     ``current_term_end`` is the anniversary: the day the next term starts and the renewal is
-    charged. Terms are anchored to ``started_on`` (see ``billing.terms.anniversary``).
+    charged. Terms are anchored to ``started_on`` (see ``billing.terms.anniversary_date``).
     """
 
     organization = models.ForeignKey(
@@ -104,7 +105,8 @@ class Subscription(models.Model):
     class Meta:
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
-        ordering = ["-created_at"]
+        # Ties (rows made under one frozen clock, or in one transaction) newest id first.
+        ordering = ["-created_at", "-id"]
         constraints = [
             # At most one live (active or past due) subscription per organization and offer.
             models.UniqueConstraint(
@@ -353,7 +355,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount / 100:.2f} {self.currency} for {self.order}"
+        return f"{format_money(self.amount, self.currency)} for {self.order}"
 
 
 class StripeEvent(models.Model):

@@ -22,15 +22,14 @@ from django.db import OperationalError
 
 from billing.selectors.payments import orders_to_reconcile, payment_attempts_to_close
 from billing.selectors.renewals import renewals_due
+from billing.services.cancellations import subscriptions_end_scheduled_cancellations
+from billing.services.expiry import subscriptions_expire
 from billing.services.reconciliation import payment_attempts_close
 from billing.services.reminders import reminders_send
 from billing.services.renewals import (
     payments_reconcile,
     renewal_batches,
     renewals_follow_up_missed,
-    scheduled_cancellations_end,
-    subscription_renew_automatically,
-    subscriptions_expire,
     subscriptions_renew_automatically,
 )
 from core import clock
@@ -95,13 +94,6 @@ def renewals_charge(subscription_ids: list[int]) -> dict:
     return {str(result.subscription_id): str(result.outcome) for result in results}
 
 
-@shared_task(**_DATABASE_RETRY, **_CHARGING_TIME_LIMITS)
-def renewal_charge(subscription_id: int) -> dict:
-    """One subscription's renewal (messages queued before batches existed still run)."""
-    result = subscription_renew_automatically(subscription_id=subscription_id)
-    return {"subscription": subscription_id, "outcome": str(result.outcome), "retry": result.retry}
-
-
 # Stale payments are settled by tasks of this many orders each, run in parallel by the workers.
 RECONCILE_CHUNK_SIZE = 25
 
@@ -136,7 +128,7 @@ def billing_follow_up() -> int:
 
 @shared_task(**_DATABASE_RETRY)
 def billing_cancellations_end() -> int:
-    return scheduled_cancellations_end(today=clock.today())
+    return subscriptions_end_scheduled_cancellations(today=clock.today())
 
 
 @shared_task(**_DATABASE_RETRY)

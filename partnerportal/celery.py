@@ -14,7 +14,7 @@ app = Celery("partnerportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# One structured log line per task, tagged with its task id (partnerportal/celery_signals.py).
+# One structured log line per task, tagged with its task id (core/celery_signals.py).
 from core import celery_signals  # noqa: E402, F401
 
 app.conf.beat_schedule = {

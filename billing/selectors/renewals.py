@@ -1,7 +1,7 @@
 """Reads for the billing cycle: which renewals are due, which outcomes still need telling, expiry.
 
 The renewal of term ``n + 1`` lives in one order row (unique per subscription and term, see
-``billing.services.payments.renewal_order_for_next_term``). Its retry schedule is on that row:
+``billing.services.orders.renewal_order_for_next_term``). Its retry schedule is on that row:
 ``next_retry_on`` is the first day the next automatic attempt may be made (moved forward by the
 same UPDATE that claims an attempt) and ``retries_stopped`` ends automatic attempts.
 """
@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from billing.models import (
+    CLAIMABLE_ORDER_STATUSES,
     LIVE_STATUSES,
     Order,
     OrderKind,
@@ -23,6 +24,7 @@ from billing.models import (
     ReminderSent,
     Subscription,
 )
+from billing.terms import anniversaries_renewable_on, grace_end
 from core import clock
 
 # Our side or Stripe failed before anything reached the card (see ``payments.order_charge``):
@@ -41,11 +43,6 @@ RETRIED_AT_THE_NEXT_RUN = frozenset({PROCESSING_ERROR, INTERRUPTED})
 PAYMENT_METHOD_MISSING = "payment_method_missing"
 # Receipts and failure notices lost to a crash are still sent if the outcome is this recent.
 FOLLOW_UP_WITHIN = dt.timedelta(days=7)
-
-
-def grace_end(anniversary: dt.date) -> dt.date:
-    """The last day of the grace window: a past-due subscription still works, and can be renewed."""
-    return anniversary + dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
 
 
 def retry_days(anniversary: dt.date) -> list[dt.date]:
@@ -94,13 +91,13 @@ def renewals_due(*, today: dt.date) -> QuerySet[Subscription]:
     not exist yet or is pending/failed with an automatic attempt due (``automatic_attempt_due``;
     ``blocked`` below is its complement, written positively because Django builds it faster).
     """
-    grace = dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
+    still_in_grace, _furthest = anniversaries_renewable_on(today)
     blocked = Order.objects.filter(
         subscription=OuterRef("pk"),
         kind=OrderKind.RENEWAL,
         term_number=OuterRef("term_number") + 1,
     ).filter(
-        ~Q(status__in=[OrderStatus.PENDING, OrderStatus.FAILED])
+        ~Q(status__in=CLAIMABLE_ORDER_STATUSES)
         | Q(retries_stopped=True)
         | Q(next_retry_on__gt=today)
     )
@@ -110,7 +107,7 @@ def renewals_due(*, today: dt.date) -> QuerySet[Subscription]:
             auto_renew=True,
             cancel_at_term_end=False,
             current_term_end__lte=today,
-            current_term_end__gte=today - grace,
+            current_term_end__gte=still_in_grace,
         )
         .filter(~Exists(blocked))
         .order_by("current_term_end", "pk")
@@ -191,9 +188,9 @@ def subscriptions_to_expire(*, today: dt.date) -> list[Subscription]:
     A renewal being charged right now (``processing``) is settled first (the job or the
     reconciliation does it): if it was paid, the subscription renews instead of expiring.
     """
-    grace = dt.timedelta(days=settings.RENEWAL_GRACE_DAYS)
+    still_in_grace, _furthest = anniversaries_renewable_on(today)
     ended = list(
-        Subscription.objects.filter(status__in=LIVE_STATUSES, current_term_end__lt=today - grace)
+        Subscription.objects.filter(status__in=LIVE_STATUSES, current_term_end__lt=still_in_grace)
         .select_related("organization", "offer")
         .order_by("current_term_end", "pk")
     )
@@ -209,12 +206,3 @@ def subscriptions_to_expire(*, today: dt.date) -> list[Subscription]:
         for subscription in ended
         if (subscription.pk, subscription.term_number + 1) not in in_flight
     ]
-
-
-def renewal_orders_for_subscription(*, subscription: Subscription) -> QuerySet[Order]:
-    """The subscription's renewal orders with their attempts, newest term first (staff pages)."""
-    return (
-        Order.objects.filter(subscription=subscription, kind=OrderKind.RENEWAL)
-        .prefetch_related("attempts")
-        .order_by("-term_number")
-    )

@@ -22,15 +22,14 @@ from billing.models import (
 )
 from billing.selectors.checkout import terms_accepted_current
 from billing.selectors.subscriptions import purchase_blocker, renewal_blocker
-from billing.services.payment_methods import payment_method_save
-from billing.services.payments import (
-    ChargeOutcome,
-    PaymentSetupError,
+from billing.services.orders import (
     order_change_card,
-    order_charge,
     order_open_purchase,
     renewal_order_for_next_term,
 )
+from billing.services.payment_methods import payment_method_save
+from billing.services.payment_outcomes import ChargeOutcome, PaymentSetupError
+from billing.services.payments import order_charge
 from billing.services.reconciliation import order_settle_from_stripe
 from core import clock
 from membership.models import Organization, User

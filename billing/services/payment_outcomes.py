@@ -29,24 +29,24 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing import emails, stripe_gateway
+from billing import stripe_gateway
 from billing.models import (
     CLAIMABLE_ORDER_STATUSES,
     Order,
     OrderKind,
     OrderStatus,
     PaymentAttempt,
-    Subscription,
 )
 from billing.selectors.renewals import INTERRUPTED, PROCESSING_ERROR
+from billing.services.benefits import benefits_grant_for_terms
+from billing.services.payment_problems import attempt_mark_duplicate, attempt_refund_duplicate
 from billing.services.subscriptions import (
-    subscription_record_event,
     subscription_start,
     subscriptions_apply_renewals,
 )
 from core import clock
 from membership.models import AuditEvent, User
-from membership.services import audit_event, audit_record
+from membership.services import audit_event
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,6 @@ HARD_DECLINE_CODES = frozenset(
 
 # The orders a payment is still being decided for: only these can fail.
 UNDECIDED_ORDER_STATUSES = (OrderStatus.PROCESSING, OrderStatus.REQUIRES_ACTION)
-# PaymentIntent states in which a confirm may still charge it (Stripe's, and localstripe's).
-IN_FLIGHT_INTENT_STATUSES = frozenset({"requires_confirmation", "processing", "requires_capture"})
 
 
 @dataclass(frozen=True)
@@ -396,7 +394,7 @@ def orders_mark_paid(
             continue
         if order.status not in (*CLAIMABLE_ORDER_STATUSES, *UNDECIDED_ORDER_STATUSES):
             # Paid by another PaymentIntent, refunded or canceled: this money is not the order's.
-            duplicate = _attempt_mark_duplicate(order, attempts[order.pk], intent)
+            duplicate = attempt_mark_duplicate(order, attempts[order.pk], intent)
             if duplicate is not None:
                 duplicates.append(duplicate)
             outcomes[order.pk] = ChargeOutcome(order.status, order, attempted=False)
@@ -442,7 +440,7 @@ def orders_mark_paid(
         else:
             # The order is saved and current; only its subscription moved on (renewed).
             order.subscription = renewed[order.pk]
-    _benefits_grant([order.subscription for order in paying])
+    benefits_grant_for_terms(subscriptions=[order.subscription for order in paying])
     AuditEvent.objects.bulk_create(
         audit_event(
             action=(
@@ -466,128 +464,3 @@ def orders_mark_paid(
     for order in paying:
         outcomes[order.pk] = ChargeOutcome(OrderStatus.PAID, order)
     return outcomes, duplicates
-
-
-def _benefits_grant(subscriptions: list[Subscription]) -> None:
-    """Grant the offers' benefits for the subscriptions' new terms (billing.services.benefits)."""
-    from billing.services.benefits import benefits_grant_for_terms
-
-    benefits_grant_for_terms(subscriptions=subscriptions)
-
-
-# Charged twice -----------------------------------------------------------------------------------
-
-
-def _attempt_mark_duplicate(
-    order: Order, attempt: PaymentAttempt | None, intent: stripe_gateway.PaymentIntentResult
-) -> int | None:
-    """Record that ``intent`` charged although ``order`` cannot take it; the attempt's id."""
-    attempt = attempt or order.attempts.filter(stripe_payment_intent_id=intent.id).first()
-    if attempt is None:
-        logger.error("PaymentIntent %s charged for order %s with no attempt", intent.id, order.pk)
-        return None
-    won = PaymentAttempt.objects.filter(
-        pk=attempt.pk,
-        status__in=[*_OPEN, PaymentAttempt.Status.FAILED, PaymentAttempt.Status.CANCELED],
-    ).update(status=PaymentAttempt.Status.DUPLICATE, finished_at=clock.now())
-    if won:
-        logger.error(
-            "order %s was charged twice: PaymentIntent %s is refunded automatically",
-            order.pk,
-            intent.id,
-            extra={"order_id": order.pk},
-        )
-    return attempt.pk if won or attempt.status == PaymentAttempt.Status.DUPLICATE else None
-
-
-def attempt_refund_duplicate(*, attempt_id: int) -> bool:
-    """Refund an attempt that charged a second time, once. True when it is refunded.
-
-    Idempotent: the refund's idempotency key is derived from the attempt, and when an earlier
-    try got no answer, Stripe's list of the PaymentIntent's refunds says whether it happened.
-    Left ``duplicate`` when Stripe cannot be reached: the reconciliation tries again.
-    """
-    attempt = (
-        PaymentAttempt.objects.select_related("order__subscription", "order__organization")
-        .filter(pk=attempt_id, status=PaymentAttempt.Status.DUPLICATE)
-        .first()
-    )
-    if attempt is None:
-        return False
-    order = attempt.order
-    payment_intent_id = attempt.stripe_payment_intent_id
-    try:
-        intent = stripe_gateway.payment_intent_retrieve(payment_intent_id)
-        refunds = stripe_gateway.refunds_for_payment_intent(payment_intent_id)
-        refund = next((refund for refund in refunds if refund["status"] != "failed"), None)
-        if refund is None:
-            refund = stripe_gateway.refund_create(
-                payment_intent_id=payment_intent_id,
-                amount=intent.amount,
-                idempotency_key=f"partnerportal-duplicate-{attempt.pk}",
-            )
-    except (
-        stripe_gateway.StripeUnavailable,
-        stripe_gateway.StripeRequestError,
-        stripe_gateway.PaymentDeclined,
-    ) as error:
-        logger.warning("refund of the second charge %s failed: %s", payment_intent_id, error)
-        return False
-    money = f"{intent.amount / 100:.2f} {intent.currency}"
-    reason = (
-        f"Charged twice: the extra payment {payment_intent_id} ({money}) was refunded "
-        f"automatically ({refund['id']})."
-    )
-    with transaction.atomic():
-        won = PaymentAttempt.objects.filter(
-            pk=attempt.pk, status=PaymentAttempt.Status.DUPLICATE
-        ).update(status=PaymentAttempt.Status.REFUNDED, stripe_refund_id=refund["id"])
-        if not won:
-            return True
-        if order.subscription is not None:
-            subscription_record_event(
-                subscription=order.subscription,
-                kind="duplicate_refunded",
-                from_status=order.subscription.status,
-                to_status=order.subscription.status,
-                actor_label="system",
-                note=f"{reason} Order {order}, attempt {attempt.number}.",
-            )
-        audit_record(
-            action=AuditEvent.Action.REFUND,
-            organization=order.organization,
-            actor_label="system",
-            target=str(order),
-            detail={
-                "second_charge": payment_intent_id,
-                "refund": refund["id"],
-                "amount": intent.amount,
-                "currency": intent.currency,
-            },
-        )
-        order_flag_attention(order=order, reason=reason)
-    order_notify_attention(order=order)
-    return True
-
-
-# Needs attention -----------------------------------------------------------------------------
-
-
-def order_flag_attention(*, order: Order, reason: str) -> None:
-    """Put the order in the admin's "needs attention" list with ``reason`` (kept until settled)."""
-    now = clock.now()
-    Order.objects.filter(pk=order.pk, attention_since__isnull=True).update(attention_since=now)
-    Order.objects.filter(pk=order.pk).update(attention_reason=reason[:500])
-    order.attention_reason = reason[:500]
-
-
-def order_notify_attention(*, order: Order) -> bool:
-    """Email staff about an order that needs attention, once (until it is settled)."""
-    won = Order.objects.filter(
-        pk=order.pk, attention_since__isnull=False, attention_notified_at__isnull=True
-    ).update(attention_notified_at=clock.now())
-    if not won:
-        return False
-    order.refresh_from_db()
-    emails.email_order_needs_attention(order=order)
-    return True

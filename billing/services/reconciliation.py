@@ -39,13 +39,15 @@ from billing.selectors.payments import claim_timeout
 from billing.selectors.renewals import INTERRUPTED
 from billing.services.payment_outcomes import (
     ChargeOutcome,
-    attempt_refund_duplicate,
     intent_close,
     order_apply_intent,
-    order_flag_attention,
-    order_notify_attention,
     orders_record_paid,
     record_failure,
+)
+from billing.services.payment_problems import (
+    attempt_refund_duplicate,
+    order_flag_attention,
+    order_notify_attention,
 )
 from core import clock
 from membership.models import User

@@ -1,4 +1,5 @@
-"""The billing cycle: automatic renewal charges, retries, follow-ups, expiry (DESIGN.md's rules).
+"""The billing cycle: automatic renewal charges, retries, follow-ups (docs/product.md's rules);
+expiry is ``billing.services.expiry``.
 
 **Exactly once.** A renewal is charged through ``billing.services.payments``: the one order of
 the next term (unique per subscription and term), claimed by a conditional UPDATE before Stripe
@@ -39,7 +40,6 @@ from django.utils.translation import gettext as _
 from billing import emails
 from billing.models import (
     CLAIMABLE_ORDER_STATUSES,
-    LIVE_STATUSES,
     Order,
     OrderKind,
     OrderStatus,
@@ -55,19 +55,15 @@ from billing.selectors.renewals import (
     RETRIED_AT_THE_NEXT_RUN,
     automatic_attempt_due,
     automatic_renewal_blocker,
-    grace_end,
     next_retry_on,
     no_more_retries_marker,
     renewal_orders_to_follow_up,
     renewals_due,
-    subscriptions_to_expire,
 )
-from billing.services.payments import (
-    order_change_card,
-    order_chargeable,
-    orders_charge,
-    renewal_orders_for_next_terms,
-)
+from billing.services.cancellations import subscriptions_end_scheduled_cancellations
+from billing.services.expiry import subscriptions_expire
+from billing.services.orders import order_change_card, renewal_orders_for_next_terms
+from billing.services.payments import order_chargeable, orders_charge
 from billing.services.reconciliation import orders_reconcile, payment_attempts_close
 from billing.services.reminders import (
     Notice,
@@ -78,6 +74,7 @@ from billing.services.reminders import (
     reminders_send,
 )
 from billing.services.subscriptions import subscription_record_event
+from billing.terms import grace_end
 from core import clock
 from membership.models import User
 
@@ -416,89 +413,6 @@ def renewals_follow_up_missed(*, now: dt.datetime | None = None) -> int:
     return len(untold)
 
 
-# Expiry --------------------------------------------------------------------------------------
-
-
-def _benefits_revoke(subscription: Subscription) -> None:
-    """Revoke the subscription's benefits (``billing.services.benefits``, its own module)."""
-    try:
-        from billing.services.benefits import benefits_revoke
-    except ImportError:  # pragma: no cover - benefits land with their own issue
-        logger.warning("billing.services.benefits is missing: benefits not revoked")
-        return
-    benefits_revoke(subscription=subscription)
-
-
-def subscription_expire(*, subscription: Subscription, today: dt.date) -> bool:
-    """End a subscription whose grace window is over. ``False`` if it was not live any more.
-
-    Expired, ``ended_on`` the last day of grace, auto-renewal off, the open renewal order
-    canceled, benefits revoked: the organization is back to Network membership (its tier is
-    read from live subscriptions). The partner is emailed once.
-    """
-    anniversary = subscription.current_term_end
-    last_day = grace_end(anniversary)
-    recipients = billing_recipients(subscription=subscription)
-    with transaction.atomic():
-        won = Subscription.objects.filter(
-            pk=subscription.pk,
-            status__in=LIVE_STATUSES,
-            current_term_end=anniversary,
-            current_term_end__lt=today - (last_day - anniversary),
-        ).update(
-            status=SubscriptionStatus.EXPIRED,
-            ended_on=last_day,
-            auto_renew=False,
-            updated_at=clock.now(),
-        )
-        if not won:
-            return False
-        previous = subscription.status
-        subscription.status = SubscriptionStatus.EXPIRED
-        subscription.ended_on = last_day
-        subscription.auto_renew = False
-        Order.objects.filter(
-            subscription=subscription,
-            kind=OrderKind.RENEWAL,
-            term_number=subscription.term_number + 1,
-            status__in=[OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.REQUIRES_ACTION],
-        ).update(status=OrderStatus.CANCELED, next_retry_on=None)
-        _benefits_revoke(subscription)
-        subscription_record_event(
-            subscription=subscription,
-            kind="expired",
-            from_status=previous,
-            to_status=SubscriptionStatus.EXPIRED,
-            actor_label="billing cycle",
-            note=f"Not renewed by the end of the grace window ({last_day:%Y-%m-%d}).",
-        )
-        claimed = reminder_claim(
-            subscription=subscription,
-            term_number=subscription.term_number,
-            kind=ReminderKind.EXPIRED,
-            recipients=recipients,
-        )
-    if claimed:
-        email_deliver(
-            lambda people: emails.email_subscription_expired(
-                subscription=subscription, recipients=people
-            ),
-            recipients,
-            what=f"expired for subscription {subscription.pk}",
-        )
-    return True
-
-
-def subscriptions_expire(*, today: dt.date | None = None) -> list[int]:
-    """Expire every live subscription whose grace window ended. Returns their ids."""
-    today = today or clock.today()
-    return [
-        subscription.pk
-        for subscription in subscriptions_to_expire(today=today)
-        if subscription_expire(subscription=subscription, today=today)
-    ]
-
-
 # The whole cycle, by hand --------------------------------------------------------------------
 
 
@@ -532,15 +446,6 @@ class CycleReport:
         }[result.outcome].append(result.subscription_id)
 
 
-def scheduled_cancellations_end(*, today: dt.date) -> int:
-    """End subscriptions staff set to cancel at the term end (``billing.services.cancellations``)."""
-    try:
-        from billing.services.cancellations import subscriptions_end_scheduled_cancellations
-    except ImportError:  # pragma: no cover - cancellations land with their own issue
-        return 0
-    return subscriptions_end_scheduled_cancellations(today=today)
-
-
 def billing_cycle_run_now() -> CycleReport:
     """Run every due step of the billing cycle once, here and now (the command; tests).
 
@@ -551,7 +456,7 @@ def billing_cycle_run_now() -> CycleReport:
     report = CycleReport(today=clock.today())
     report.reconciled = payments_reconcile_all()
     report.followed_up = renewals_follow_up_missed()
-    report.cancellations_ended = scheduled_cancellations_end(today=report.today)
+    report.cancellations_ended = subscriptions_end_scheduled_cancellations(today=report.today)
     due = list(renewals_due(today=report.today).values_list("pk", flat=True))
     for batch in renewal_batches(due):
         try:

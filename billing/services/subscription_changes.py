@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.models import CLAIMABLE_ORDER_STATUSES, Order, OrderKind, PaymentMethod, Subscription
+from billing.services.orders import order_change_card
 from billing.services.payment_methods import payment_method_save
-from billing.services.payments import order_change_card
 from billing.services.subscriptions import subscription_record_event
 from core import clock
 from membership.models import User

@@ -29,7 +29,7 @@ from billing.selectors.checkout import (
     terms_accepted_current,
 )
 from billing.services import checkout
-from billing.services.payments import ChargeOutcome
+from billing.services.payment_outcomes import ChargeOutcome
 from billing.views.payment_methods import card_entry_context
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action

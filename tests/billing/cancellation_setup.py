@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from billing.models import Order, Subscription
-from billing.services.payments import order_charge, order_open_purchase
+from billing.services.orders import order_open_purchase
+from billing.services.payments import order_charge
 from membership.models import Organization, User
 from offers.models import Offer
 from tests.billing.stripe_helpers import card_save

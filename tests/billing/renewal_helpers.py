@@ -11,8 +11,9 @@ import datetime as dt
 
 from billing import stripe_gateway
 from billing.models import Order, PaymentMethod, Subscription
+from billing.services.orders import order_open_purchase
 from billing.services.payment_methods import stripe_customer_ensure
-from billing.services.payments import order_charge, order_open_purchase
+from billing.services.payments import order_charge
 from membership.models import Organization, User
 from offers.models import Offer
 from tests.billing.factories import make_subscription

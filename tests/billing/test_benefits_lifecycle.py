@@ -9,8 +9,8 @@ from billing.models import BenefitGrant, Order, OrderKind, OrderStatus, Subscrip
 from billing.selectors.benefits import benefits_overview
 from billing.services.benefits import benefit_activate
 from billing.services.cancellations import subscription_cancel
+from billing.services.expiry import subscription_expire
 from billing.services.payment_outcomes import order_mark_paid
-from billing.services.renewals import subscription_expire
 from billing.stripe_gateway import PaymentIntentResult
 from core import clock
 from tests.billing.benefits_setup import grant_of

@@ -15,7 +15,8 @@ import pytest
 
 from billing.models import BenefitGrant, Subscription
 from billing.selectors.subscriptions import Tier, organization_tier
-from billing.services.payments import order_charge, renewal_order_for_next_term
+from billing.services.orders import renewal_order_for_next_term
+from billing.services.payments import order_charge
 from billing.services.renewals import billing_cycle_run_now
 from billing.services.subscriptions import subscription_turn_off_auto_renew
 from core import clock

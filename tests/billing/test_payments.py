@@ -12,11 +12,8 @@ import pytest
 
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus, PaymentAttempt, Subscription
-from billing.services.payments import (
-    order_change_card,
-    order_charge,
-    order_open_purchase,
-)
+from billing.services.orders import order_change_card, order_open_purchase
+from billing.services.payments import order_charge
 from billing.services.reconciliation import order_settle_payment_intent
 from billing.services.renewals import payments_reconcile_all
 from core import clock

@@ -16,7 +16,7 @@ from django.core import mail
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus, PaymentAttempt, SubscriptionEvent
 from billing.selectors.payments import claim_timeout
-from billing.services.payments import renewal_order_for_next_term
+from billing.services.orders import renewal_order_for_next_term
 from billing.services.reconciliation import order_settle_payment_intent
 from billing.services.renewals import (
     RenewalOutcome,

@@ -22,12 +22,13 @@ from billing.models import (
 )
 from billing.selectors.renewals import renewals_due
 from billing.selectors.subscriptions import Tier, organization_tier
-from billing.services.payments import order_charge, renewal_order_for_next_term
+from billing.services.expiry import subscriptions_expire
+from billing.services.orders import renewal_order_for_next_term
+from billing.services.payments import order_charge
 from billing.services.renewals import (
     RenewalOutcome,
     billing_cycle_run_now,
     subscription_renew_automatically,
-    subscriptions_expire,
 )
 from core import clock
 from offers.models import OfferPrice

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus, StripeEvent, Subscription
-from billing.services.payments import order_change_card, order_charge, order_open_purchase
+from billing.services.orders import order_change_card, order_open_purchase
+from billing.services.payments import order_charge
 from membership.models import AuditEvent
 from tests.billing.stripe_helpers import (
     CARD_3DS,

@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from billing import stripe_gateway
 from billing.models import PaymentMethod, ProductKey
 from billing.selectors.subscriptions import live_subscription
-from billing.services.payments import order_charge, order_open_purchase
+from billing.services.orders import order_open_purchase
+from billing.services.payments import order_charge
 from core import clock
 from membership.models import Organization, User
 from offers.models import Benefit, Offer, TermsAcceptance
