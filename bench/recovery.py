@@ -38,6 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.data import due_subscriptions  # noqa: E402 (after the path)
+
 TARGET_SECONDS = 5 * 60
 CONFIRM = "/v1/payment_intents/*/confirm"
 
@@ -153,74 +155,6 @@ class Stack:
             process_stop(self.beat)
         self.proxy.stop()
         self.localstripe.stop()
-
-
-# Data -------------------------------------------------------------------------------------------
-
-_partner_ids = iter(range(6_000_000, 9_999_999))
-
-
-def due_subscriptions(offer, count: int, today: dt.date) -> list[int]:
-    """``count`` organizations, each with a Stripe customer, a card and a renewal due today."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
-    from billing import stripe_gateway
-    from billing.models import PaymentMethod, Subscription
-    from membership.models import Organization
-
-    def card(number: int) -> tuple[str, str]:
-        try:
-            customer = stripe_gateway.customer_create(
-                name=f"Recovery {number}", email="", organization_id=number
-            )
-            card_id = stripe_gateway.demo_card_create(number="4242424242424242")
-            stripe_gateway.payment_method_attach(payment_method_id=card_id, customer_id=customer)
-            return customer, card_id
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(8) as pool:
-        cards = list(pool.map(card, range(count)))
-    organizations = Organization.objects.bulk_create(
-        Organization(
-            name=f"Recovery partner {partner_id}",
-            partner_id=str(partner_id),
-            country="US",
-            currency="USD",
-            network_member_since=dt.date(2024, 1, 1),
-            contact_email=f"billing@{partner_id}.example",
-            stripe_customer_id=customer,
-        )
-        for partner_id, (customer, _card) in zip(_partner_ids, cards, strict=False)
-    )
-    methods = PaymentMethod.objects.bulk_create(
-        PaymentMethod(
-            organization=organization,
-            stripe_payment_method_id=card_id,
-            brand="visa",
-            last4="4242",
-            exp_month=12,
-            exp_year=2034,
-            is_default=True,
-        )
-        for organization, (_customer, card_id) in zip(organizations, cards, strict=True)
-    )
-    started = today.replace(year=today.year - 1)
-    subscriptions = Subscription.objects.bulk_create(
-        Subscription(
-            organization=organization,
-            offer=offer,
-            started_on=started,
-            term_number=1,
-            current_term_start=started,
-            current_term_end=today,
-            payment_method=method,
-        )
-        for organization, method in zip(organizations, methods, strict=True)
-    )
-    return [subscription.pk for subscription in subscriptions]
 
 
 # Measuring --------------------------------------------------------------------------------------

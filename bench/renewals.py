@@ -35,11 +35,12 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.data import cards_create, due_subscriptions  # noqa: E402 (after the path)
 
 TODAY = dt.date(2026, 3, 2)  # any date; the clock is frozen at 00:05 on it
 TARGET_OVERHEAD = 0.25
@@ -78,87 +79,6 @@ def localstripe_start(workdir: Path, launcher: Path) -> tuple[subprocess.Popen, 
         time.sleep(0.1)
     process.kill()
     raise SystemExit("localstripe did not start (scripts/localstripe_server.py)")
-
-
-# Data ------------------------------------------------------------------------------------------
-
-
-def parallel(function, items, workers: int = 8) -> list:
-    """Setup calls to localstripe, several at a time (setup is not what is measured)."""
-    from django.db import connection
-
-    def call(item):
-        try:
-            return function(item)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(call, items))
-
-
-def cards_create(count: int) -> list[tuple[str, str]]:
-    """``count`` (Stripe customer, attached card) pairs in localstripe."""
-    from billing import stripe_gateway
-
-    def one(number: int) -> tuple[str, str]:
-        customer = stripe_gateway.customer_create(
-            name=f"Bench {number}", email="", organization_id=number
-        )
-        card = stripe_gateway.demo_card_create(number="4242424242424242")
-        stripe_gateway.payment_method_attach(payment_method_id=card, customer_id=customer)
-        return customer, card
-
-    return parallel(one, range(count))
-
-
-_partner_ids = iter(range(3_000_000, 9_999_999))
-
-
-def due_subscriptions(offer, count: int) -> list[int]:
-    """``count`` organizations, each with a Stripe customer, a card and a subscription due today."""
-    from billing.models import PaymentMethod, Subscription
-    from membership.models import Organization
-
-    cards = cards_create(count)
-    organizations = Organization.objects.bulk_create(
-        Organization(
-            name=f"Bench partner {partner_id}",
-            partner_id=str(partner_id),
-            country="US",
-            currency="USD",
-            network_member_since=dt.date(2024, 1, 1),
-            contact_email=f"billing@{partner_id}.example",
-            stripe_customer_id=customer,
-        )
-        for partner_id, (customer, _card) in zip(_partner_ids, cards, strict=False)
-    )
-    methods = PaymentMethod.objects.bulk_create(
-        PaymentMethod(
-            organization=organization,
-            stripe_payment_method_id=card,
-            brand="visa",
-            last4="4242",
-            exp_month=12,
-            exp_year=2034,
-            is_default=True,
-        )
-        for organization, (_customer, card) in zip(organizations, cards, strict=True)
-    )
-    started = TODAY.replace(year=TODAY.year - 1)
-    subscriptions = Subscription.objects.bulk_create(
-        Subscription(
-            organization=organization,
-            offer=offer,
-            started_on=started,
-            term_number=1,
-            current_term_start=started,
-            current_term_end=TODAY,
-            payment_method=method,
-        )
-        for organization, method in zip(organizations, methods, strict=True)
-    )
-    return [subscription.pk for subscription in subscriptions]
 
 
 # Measuring -------------------------------------------------------------------------------------
@@ -260,7 +180,7 @@ def queries_per_renewal(offer, sample: int) -> tuple[float, Counter]:
     from django.test.utils import CaptureQueriesContext
 
     kinds: Counter = Counter()
-    for batch in batches(due_subscriptions(offer, sample)):
+    for batch in batches(due_subscriptions(offer, sample, TODAY)):
         connection.queries_log.clear()  # the log is capped: start each count from empty
         with CaptureQueriesContext(connection) as captured:
             renew(batch)
@@ -328,7 +248,7 @@ def main() -> int:
         rows = []
         bare_cards = cards_create(200)
         for size in args.sizes:
-            ids = due_subscriptions(offer, size)
+            ids = due_subscriptions(offer, size, TODAY)
             mail.outbox.clear()
             # The bare calls run just before the renewals, against localstripe as it is then:
             # both sides pay for whatever localstripe's own size costs it.

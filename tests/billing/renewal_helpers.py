@@ -8,6 +8,7 @@ PaymentIntents in localstripe, and what counts is what localstripe recorded.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from billing import stripe_gateway
 from billing.models import Order, PaymentMethod, Subscription
@@ -75,6 +76,31 @@ def subscription_due_on(
     return make_subscription(
         organization, offer, anniversary=anniversary, payment_method=card, **fields
     )
+
+
+def partners_due_on(
+    offer: Offer, anniversary: dt.date, cards: Sequence[str], *, first: int = 0
+) -> list[Subscription]:
+    """One partner organization per card number in ``cards``, each with its own Stripe
+    customer, that card on file and a subscription renewing on ``anniversary``."""
+    subscriptions = []
+    for number, card_number in enumerate(cards, start=first):
+        organization = Organization.objects.create(
+            name=f"Partner {number:03d}",
+            partner_id=f"{2000000 + number}",
+            country="US",
+            currency="USD",
+            network_member_since=dt.date(2024, 1, 1),
+            contact_email=f"billing@partner{number:03d}.example",
+        )
+        card = card_on_file(organization, card_number)
+        subscriptions.append(subscription_due_on(organization, offer, anniversary, card=card))
+    return subscriptions
+
+
+def every_13th_declined(count: int) -> list[str]:
+    """``count`` card numbers: one in 13 (the first included) declines every charge."""
+    return [CARD_CHARGES_DECLINED if number % 13 == 0 else CARD_OK for number in range(count)]
 
 
 def purchase(organization: Organization, offer: Offer, buyer: User, card: PaymentMethod) -> Order:

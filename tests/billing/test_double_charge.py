@@ -45,11 +45,10 @@ from billing.services.renewals import billing_cycle_run_now
 from core import clock
 from membership.models import Organization
 from tests.billing.renewal_helpers import (
-    CARD_CHARGES_DECLINED,
     CARD_OK,
-    card_on_file,
+    every_13th_declined,
     moment,
-    subscription_due_on,
+    partners_due_on,
 )
 from tests.plugins.services import service_missing
 
@@ -113,22 +112,9 @@ class Faults:
 
 def due_subscriptions(offer) -> dict[int, str]:
     """208 organizations, each with its own Stripe customer, card and subscription due today."""
-    cards = {}
-    for number in range(SUBSCRIPTIONS):
-        organization = Organization.objects.create(
-            name=f"Partner {number:03d}",
-            partner_id=f"{2000000 + number}",
-            country="US",
-            currency="USD",
-            network_member_since=dt.date(2024, 1, 1),
-            contact_email=f"billing@partner{number:03d}.example",
-        )
-        card_number = CARD_CHARGES_DECLINED if number % 13 == 0 else CARD_OK
-        subscription = subscription_due_on(
-            organization, offer, TODAY, card=card_on_file(organization, card_number)
-        )
-        cards[subscription.pk] = card_number
-    return cards
+    cards = every_13th_declined(SUBSCRIPTIONS)
+    subscriptions = partners_due_on(offer, TODAY, cards)
+    return {subscription.pk: card for subscription, card in zip(subscriptions, cards, strict=True)}
 
 
 def run_workers(jobs: queue.Queue, errors: list[BaseException], by_hand: list[str]) -> None:

@@ -13,7 +13,6 @@ card, past due. Once with webhooks off, once with localstripe delivering them to
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import Counter
 from io import StringIO
@@ -27,10 +26,9 @@ from core import clock
 from membership.models import Organization
 from partnerportal.celery import app
 from tests.billing.renewal_helpers import (
-    CARD_CHARGES_DECLINED,
     CARD_OK,
-    card_on_file,
-    subscription_due_on,
+    every_13th_declined,
+    partners_due_on,
 )
 from tests.plugins.services import (
     ARTIFACTS_DIR,
@@ -90,23 +88,10 @@ def stripe_with_faults(request, tmp_path, settings, live_server):
 
 def due_today(offer) -> dict[int, str]:
     """200 organizations with their own Stripe customer and card, each renewal due today."""
-    today = clock.today()  # the workers run on the real clock
-    cards = {}
-    for number in range(SUBSCRIPTIONS):
-        organization = Organization.objects.create(
-            name=f"Partner {number:03d}",
-            partner_id=f"{5000000 + number}",
-            country="US",
-            currency="USD",
-            network_member_since=dt.date(2024, 1, 1),
-            contact_email=f"billing@partner{number:03d}.example",
-        )
-        card = CARD_CHARGES_DECLINED if number % 13 == 0 else CARD_OK
-        subscription = subscription_due_on(
-            organization, offer, today, card=card_on_file(organization, card)
-        )
-        cards[subscription.pk] = card
-    return cards
+    cards = every_13th_declined(SUBSCRIPTIONS)
+    # The workers run on the real clock.
+    subscriptions = partners_due_on(offer, clock.today(), cards)
+    return {subscription.pk: card for subscription, card in zip(subscriptions, cards, strict=True)}
 
 
 def settled(cards: dict[int, str]) -> bool:

@@ -18,13 +18,11 @@ from billing import stripe_gateway
 from billing.models import Order, OrderStatus
 from billing.services.renewals import RenewalOutcome, subscriptions_renew_automatically
 from core import clock
-from membership.models import Organization
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,
-    card_on_file,
     moment,
-    subscription_due_on,
+    partners_due_on,
     succeeded_payments,
 )
 from tests.plugins.services import service_missing
@@ -41,18 +39,7 @@ def postgresql():
 
 
 def partners(offer, cards: list[str]) -> list:
-    subscriptions = []
-    for number, card_number in enumerate(cards):
-        organization = Organization.objects.create(
-            name=f"Partner {number:03d}",
-            partner_id=f"{4000000 + number}",
-            country="US",
-            currency="USD",
-            network_member_since=dt.date(2024, 1, 1),
-            contact_email=f"billing@partner{number:03d}.example",
-        )
-        card = card_on_file(organization, card_number)
-        subscriptions.append(subscription_due_on(organization, offer, ANNIVERSARY, card=card))
+    subscriptions = partners_due_on(offer, ANNIVERSARY, cards)
     clock.set_now(moment(ANNIVERSARY))
     return subscriptions
 

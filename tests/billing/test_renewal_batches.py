@@ -22,12 +22,12 @@ from billing.services.renewals import (
     subscriptions_renew_automatically,
 )
 from core import clock
-from membership.models import Organization
 from tests.billing.renewal_helpers import (
     CARD_CHARGES_DECLINED,
     CARD_OK,
     card_on_file,
     moment,
+    partners_due_on,
     subscription_due_on,
     succeeded_payments,
 )
@@ -39,19 +39,7 @@ ANNIVERSARY = dt.date(2025, 3, 10)
 
 def partners(offer, count: int, *, card_number: str = CARD_OK, first: int = 0) -> list:
     """``count`` organizations, each with its own card and a subscription due on ANNIVERSARY."""
-    subscriptions = []
-    for number in range(first, first + count):
-        organization = Organization.objects.create(
-            name=f"Partner {number:03d}",
-            partner_id=f"{3000000 + number}",
-            country="US",
-            currency="USD",
-            network_member_since=dt.date(2024, 1, 1),
-            contact_email=f"billing@partner{number:03d}.example",
-        )
-        card = card_on_file(organization, card_number)
-        subscriptions.append(subscription_due_on(organization, offer, ANNIVERSARY, card=card))
-    return subscriptions
+    return partners_due_on(offer, ANNIVERSARY, [card_number] * count, first=first)
 
 
 def test_a_batch_gives_each_subscription_its_own_outcome(

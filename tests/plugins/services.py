@@ -282,6 +282,53 @@ class LocalStripe:
         process_stop(self.process)
 
 
+def server_start(
+    argv: list[str],
+    workdir: Path,
+    *,
+    log_path: Path,
+    answers: Callable[[int], str],
+    what: str,
+    timeout: float = 20.0,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a loopback server of ours (``argv`` takes ``--port 0 --port-file F``) and wait until
+    it reports its port and answers at ``answers(port)``. Returns the process and its port.
+
+    The server binds port 0 and writes the port it got: no race for a "free" port.
+    """
+    port_file = workdir / f"server-{uuid.uuid4().hex}.port"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*argv, "--port", "0", "--port-file", str(port_file)],
+            cwd=BASE_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
+    try:
+        wait_until(
+            lambda: port_file.exists() and port_file.read_text().strip().isdigit(),
+            timeout=timeout,
+            what=f"{what} did not report its port",
+            process=process,
+            log_path=log_path,
+        )
+        port = int(port_file.read_text())
+        wait_until(
+            lambda: _answers(answers(port)),
+            timeout=timeout,
+            what=f"{what} did not answer on port {port}",
+            process=process,
+            log_path=log_path,
+        )
+    except BaseException:
+        process_stop(process)
+        raise
+    return process, port
+
+
 def localstripe_start(
     workdir: Path,
     *,
@@ -292,42 +339,20 @@ def localstripe_start(
     timeout: float = 20.0,
 ) -> LocalStripe:
     """Start scripts/localstripe_server.py on a free loopback port and wait until it answers."""
-    port_file = workdir / f"localstripe-{uuid.uuid4().hex}.port"
-    argv = [sys.executable, str(LOCALSTRIPE_LAUNCHER), "--port", "0", "--port-file", str(port_file)]
+    argv = [sys.executable, str(LOCALSTRIPE_LAUNCHER)]
     if state is not None:
         argv += ["--state", str(state)]
     if webhook_url is not None:
         argv += ["--webhook-url", webhook_url, "--webhook-secret", str(webhook_secret)]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            argv,
-            cwd=BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-    try:
-        # The launcher binds port 0 and writes the port it got: no race for a "free" port.
-        wait_until(
-            lambda: port_file.exists() and port_file.read_text().strip().isdigit(),
-            timeout=timeout,
-            what="localstripe did not report its port",
-            process=process,
-            log_path=log_path,
-        )
-        server = LocalStripe(process=process, port=int(port_file.read_text()), log_path=log_path)
-        wait_until(
-            lambda: _answers(server.js_url),
-            timeout=timeout,
-            what=f"localstripe did not answer on {server.url}",
-            process=process,
-            log_path=log_path,
-        )
-    except BaseException:
-        process_stop(process)
-        raise
+    process, port = server_start(
+        argv,
+        workdir,
+        log_path=log_path,
+        answers=lambda port: f"http://127.0.0.1:{port}/js.stripe.com/v3/",
+        what="localstripe",
+        timeout=timeout,
+    )
+    server = LocalStripe(process=process, port=port, log_path=log_path)
     return server
 
 
@@ -435,54 +460,17 @@ def stripe_proxy_start(
     timeout: float = 20.0,
 ) -> StripeProxy:
     """Start scripts/stripe_proxy.py in front of ``upstream`` on a free loopback port."""
-    port_file = workdir / f"stripe-proxy-{uuid.uuid4().hex}.port"
-    argv = [
-        sys.executable,
-        str(STRIPE_PROXY),
-        "--upstream",
-        upstream,
-        "--port",
-        "0",
-        "--port-file",
-        str(port_file),
-        "--latency-ms",
-        str(latency_ms),
-        "--jitter-ms",
-        str(jitter_ms),
-        "--rate",
-        str(rate),
-        "--seed",
-        str(seed),
-    ]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            argv,
-            cwd=BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-    try:
-        wait_until(
-            lambda: port_file.exists() and port_file.read_text().strip().isdigit(),
-            timeout=timeout,
-            what="the Stripe proxy did not report its port",
-            process=process,
-            log_path=log_path,
-        )
-        proxy = StripeProxy(process=process, port=int(port_file.read_text()), log_path=log_path)
-        wait_until(
-            lambda: _answers(f"{proxy.url}/_proxy/stats"),
-            timeout=timeout,
-            what=f"the Stripe proxy did not answer on {proxy.url}",
-            process=process,
-            log_path=log_path,
-        )
-    except BaseException:
-        process_stop(process)
-        raise
+    argv = [sys.executable, str(STRIPE_PROXY), "--upstream", upstream, "--seed", str(seed)]
+    argv += ["--latency-ms", str(latency_ms), "--jitter-ms", str(jitter_ms), "--rate", str(rate)]
+    process, port = server_start(
+        argv,
+        workdir,
+        log_path=log_path,
+        answers=lambda port: f"http://127.0.0.1:{port}/_proxy/stats",
+        what="the Stripe proxy",
+        timeout=timeout,
+    )
+    proxy = StripeProxy(process=process, port=port, log_path=log_path)
     return proxy
 
 
