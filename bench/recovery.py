@@ -33,128 +33,16 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.data import due_subscriptions  # noqa: E402 (after the path)
+from bench.stack import Stack, broker_url, database_url_for, psql  # noqa: E402
 
 TARGET_SECONDS = 5 * 60
 CONFIRM = "/v1/payment_intents/*/confirm"
-
-
-def database_url_for(name: str) -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def broker_url() -> str:
-    parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
-    return urlunsplit(parts._replace(path="/15"))
-
-
-def psql(sql: str) -> None:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    subprocess.run(
-        [
-            "psql",
-            "-h",
-            parts.hostname or "127.0.0.1",
-            "-p",
-            str(parts.port or 5432),
-            "-U",
-            parts.username or "postgres",
-            "-d",
-            "postgres",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            "-c",
-            sql,
-        ],
-        check=True,
-        env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
-    )
-
-
-class Stack:
-    """localstripe, the proxy, workers and beat, started and stopped together."""
-
-    def __init__(self, workdir: Path, args: argparse.Namespace) -> None:
-        from tests.plugins.services import localstripe_start, stripe_proxy_start
-
-        self.workdir, self.args = workdir, args
-        self.localstripe = localstripe_start(workdir, log_path=workdir / "localstripe.log")
-        self.proxy = stripe_proxy_start(
-            self.localstripe.url, workdir, log_path=workdir / "proxy.log"
-        )
-        self.workers: list = []
-        self.beat: subprocess.Popen | None = None
-
-    def environment(self) -> dict[str, str]:
-        return {"STRIPE_API_BASE": self.proxy.url, "CELERY_BROKER_URL": broker_url()}
-
-    def workers_start(self) -> None:
-        from django.conf import settings
-
-        from tests.plugins.services import celery_worker_start
-
-        settings.STRIPE_API_BASE = self.proxy.url
-        for _worker in range(self.args.workers):
-            self.workers.append(
-                celery_worker_start(
-                    log_path=self.workdir / f"worker-{len(self.workers) + 1}.log",
-                    queue="celery",
-                    pool="prefork",
-                    concurrency=self.args.concurrency,
-                    env_overrides=self.environment(),
-                )
-            )
-
-    def workers_kill(self) -> None:
-        for worker in self.workers:
-            os.killpg(worker.process.pid, signal.SIGKILL)
-            worker.process.wait()
-        self.workers.clear()
-
-    def beat_start(self) -> None:
-        env = {
-            **os.environ,
-            **self.environment(),
-            "TESTING": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-        with (self.workdir / "beat.log").open("wb") as log:
-            self.beat = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "partnerportal",
-                    "beat",
-                    "--schedule",
-                    str(self.workdir / "beat-schedule"),
-                    "--loglevel",
-                    "info",
-                ],
-                cwd=BASE_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                process_group=0,
-            )
-
-    def stop(self) -> None:
-        from tests.plugins.services import process_stop
-
-        for worker in self.workers:
-            worker.stop()
-        if self.beat is not None:
-            process_stop(self.beat)
-        self.proxy.stop()
-        self.localstripe.stop()
 
 
 # Measuring --------------------------------------------------------------------------------------
@@ -225,7 +113,7 @@ def fault_stall(stack: Stack, ids: list[int], seconds: float) -> None:
     time.sleep(seconds)
 
 
-def fault_kill(stack: Stack, ids: list[int]) -> None:
+def fault_kill(stack: Stack, ids: list[int], args: argparse.Namespace) -> None:
     """Kill every worker while batches are in flight; returns when new workers answer."""
     from billing.models import Order, OrderStatus
 
@@ -239,7 +127,7 @@ def fault_kill(stack: Stack, ids: list[int]) -> None:
         time.sleep(0.5)
     stack.workers_kill()
     stack.proxy.reset()
-    stack.workers_start()
+    stack.workers_start(count=args.workers, concurrency=args.concurrency)
 
 
 def main() -> int:
@@ -279,12 +167,12 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
     app.connection_for_write().default_channel.client.flushdb()  # the bench's own Redis db
-    stack = Stack(workdir, args)
+    stack = Stack(workdir)
     rows = []
     try:
         settings.STRIPE_API_BASE = stack.proxy.url
         offer = action_pack_offer()
-        stack.workers_start()
+        stack.workers_start(count=args.workers, concurrency=args.concurrency)
         stack.beat_start()
         for fault in args.faults:
             today = dt.date.today()
@@ -295,7 +183,7 @@ def main() -> int:
                 fault_stall(stack, ids, args.stall_seconds)
                 label = f"Stripe stalled {args.stall_seconds:.0f} s"
             else:
-                fault_kill(stack, ids)
+                fault_kill(stack, ids, args)
                 label = "workers killed mid-batch"
             recovery = wait_settled(ids, limit=15 * 60)
             twice, lost, statuses = charges_checked(stack, ids)

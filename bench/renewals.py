@@ -7,7 +7,7 @@ Prints, side by side, in one run against one localstripe (``scripts/localstripe_
 which does not pickle its whole store on every call):
 
 - renewals per second through ``subscriptions_renew_automatically``, in the batches the billing
-  cycle uses (``RENEWAL_BATCH_SIZE`` per task), for each size of due
+  cycle uses (``RENEWAL_BATCH_SIZE`` per task, a setting), for each size of due
   subscriptions (1,000 and 10,000 by default), and the time it took;
 - bare PaymentIntent create + confirm per second through ``billing.stripe_gateway`` (the two
   Stripe calls every renewal makes, nothing else), measured just before each size, against
@@ -284,9 +284,7 @@ def main() -> int:
         count for kind, count in kinds.items() if kind in ("BEGIN", "COMMIT", "savepoint")
     )
     statements = per_renewal - control / args.sample
-    from billing.services.renewals import RENEWAL_BATCH_SIZE
-
-    batch = min(RENEWAL_BATCH_SIZE, args.sample)
+    batch = min(settings.RENEWAL_BATCH_SIZE, args.sample)
     print(
         f"database queries per renewal: {per_renewal:.2f} (target <= {TARGET_QUERIES}), of which "
         f"{statements:.2f} SQL statements and {control / args.sample:.2f} transaction control"

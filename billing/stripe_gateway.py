@@ -6,27 +6,41 @@ request itself; ``StripeNotFound`` when the object does not exist) and ``StripeU
 outcome is unknown: network, timeout, 5xx, rate limit).
 
 **Timeouts and retries.** The SDK's defaults are an 80 s timeout and no automatic network
-retries for a ``StripeClient``; we keep "no automatic retries" and shorten the timeout:
+retries for a ``StripeClient``. We keep the SDK's own retries off and retry here instead, where
+the rules of the payments protocol are known:
 
 - ``STRIPE_TIMEOUT_SECONDS`` (20 s) answers a partner's Purchase before gunicorn's 30 s worker
   timeout can kill the request mid-call, and keeps a billing batch within its deadline when
-  Stripe is slow. A timeout is not a failure: ``billing.services.payments`` treats every
-  PaymentIntent whose confirm may have been sent as *in flight* until Stripe reports it
-  succeeded, failed or canceled, so a timeout never starts a second PaymentIntent.
-- No SDK-level retries: the SDK would resend a confirm or a refund after a timeout. That is safe
-  with Stripe's idempotency keys, but localstripe (development, tests) ignores them, and an
-  unknown outcome is settled by looking the object up, which works against both.
+  Stripe is slow. A timeout is not a failure and is not retried here: ``billing.services.
+  payments`` treats every PaymentIntent whose confirm may have been sent as *in flight* until
+  Stripe reports it succeeded, failed or canceled, so a timeout never starts a second
+  PaymentIntent.
+- A 429 (Stripe refused the request before doing anything) is retried up to
+  ``RATE_LIMIT_RETRIES`` times and a failed connection up to ``CONNECTION_RETRIES`` times, with
+  exponential backoff and full jitter and the same idempotency key, which makes a request that
+  did reach Stripe safe to send again. A refund is not resent after a failed connection: its own
+  protocol looks it up first (localstripe, unlike Stripe, ignores idempotency keys).
+- Calls made inside ``paced()`` (the billing jobs) take a token first from one bucket shared by
+  every worker (``core.token_bucket``, in Redis), sized to the jobs' share of the account's rate
+  limit: a day of renewals keeps under Stripe's limit and leaves room for partners' payments.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from django.conf import settings
+
+from core.token_bucket import token_bucket, token_wait
 
 _clients: dict[tuple[str, str, float], stripe.StripeClient] = {}
 _clients_lock = threading.Lock()
@@ -38,6 +52,10 @@ class StripeUnavailable(Exception):
 
 class StripeRequestError(Exception):
     """Stripe refused the request itself (bad id, bad state)."""
+
+
+class StripeRateLimited(StripeUnavailable):
+    """Stripe kept answering 429 after every retry: nothing was done, try again later."""
 
 
 class StripeNotFound(StripeRequestError):
@@ -100,21 +118,102 @@ def _client(timeout: float | None = None) -> stripe.StripeClient:
     return client
 
 
-def _call(function, *args, **kwargs):
+# Retries of a request Stripe did not process, with the same idempotency key: "retry with
+# exponential backoff and jitter" (Stripe's advice for rate limits). A 429 was refused before any
+# work; a connection that failed before an answer may have been processed, which the key makes
+# safe on Stripe. A read timeout is not retried: its request is in flight, and the payments
+# protocol settles it by looking it up (billing.services.payments).
+RATE_LIMIT_RETRIES = 6
+CONNECTION_RETRIES = 2
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 8.0
+
+# Calls made inside ``paced()`` (the billing jobs) first take a token from the jobs' share of the
+# account's rate limit, so that a day of renewals never starves partners' own payments.
+_paced: ContextVar[bool] = ContextVar("stripe_paced", default=False)
+
+
+@contextmanager
+def paced() -> Iterator[None]:
+    """Pace every Stripe call made in this block to the jobs' share of the rate limit
+    (``STRIPE_RATE_LIMIT`` × ``STRIPE_JOBS_RATE_SHARE``), one bucket for every worker."""
+    reset = _paced.set(True)
     try:
-        return function(*args, **kwargs)
-    except stripe.CardError as error:
-        raise PaymentDeclined(
-            error.user_message or str(error), error.code or "card_declined"
-        ) from error
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as error:
-        raise StripeUnavailable(str(error)) from error
-    except stripe.InvalidRequestError as error:
-        if error.http_status == 404:
-            raise StripeNotFound(error.user_message or str(error)) from error
-        raise StripeRequestError(error.user_message or str(error)) from error
-    except stripe.StripeError as error:
-        raise StripeRequestError(error.user_message or str(error)) from error
+        yield
+    finally:
+        _paced.reset(reset)
+
+
+def jobs_rate() -> float:
+    """Requests a second the billing jobs may send: their share of the account's limit."""
+    return settings.STRIPE_RATE_LIMIT * settings.STRIPE_JOBS_RATE_SHARE
+
+
+def backoff_seconds(retry: int) -> float:
+    """Exponential backoff with full jitter before retry number ``retry`` (1, 2, …)."""
+    return random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (retry - 1)))
+
+
+def _retryable_connection_error(error: stripe.APIConnectionError) -> bool:
+    # requests' ReadTimeout ("Read timed out"): the request was sent and no answer came in time.
+    message = str(error).lower()
+    return "readtimeout" not in message and "read timed out" not in message
+
+
+def _call(function, *args, retry_connection: bool = True, **kwargs):
+    rate_limited = connection_failed = 0
+    while True:
+        if _paced.get():
+            token_wait(token_bucket(settings.STRIPE_JOBS_BUCKET, jobs_rate()))
+        try:
+            return function(*args, **kwargs)
+        except stripe.CardError as error:
+            raise PaymentDeclined(
+                error.user_message or str(error), error.code or "card_declined"
+            ) from error
+        except stripe.RateLimitError as error:
+            rate_limited += 1
+            if rate_limited > RATE_LIMIT_RETRIES:
+                raise StripeRateLimited(str(error)) from error
+            _rate_limited_count.increment()
+            time.sleep(backoff_seconds(rate_limited))
+        except stripe.APIConnectionError as error:
+            connection_failed += 1
+            if (
+                not retry_connection
+                or connection_failed > CONNECTION_RETRIES
+                or not _retryable_connection_error(error)
+            ):
+                raise StripeUnavailable(str(error)) from error
+            time.sleep(backoff_seconds(connection_failed))
+        except stripe.APIError as error:
+            raise StripeUnavailable(str(error)) from error
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                raise StripeNotFound(error.user_message or str(error)) from error
+            raise StripeRequestError(error.user_message or str(error)) from error
+        except stripe.StripeError as error:
+            raise StripeRequestError(error.user_message or str(error)) from error
+
+
+class _Counter:
+    """How many 429s this process met (the burst bench reads it; thread-safe)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def increment(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+_rate_limited_count = _Counter()
+
+
+def rate_limited_seen() -> int:
+    """429 answers this process retried so far."""
+    return _rate_limited_count.value
 
 
 def _as_dict(obj: Any) -> dict:
@@ -287,6 +386,9 @@ def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) 
             _client().v1.refunds.create,
             params={"payment_intent": payment_intent_id, "amount": amount},
             options={"idempotency_key": idempotency_key},
+            # An unanswered refund is looked up before it is sent again (the refund protocols
+            # in billing.services): localstripe, unlike Stripe, would refund twice.
+            retry_connection=False,
         )
     )
     return {"id": refund["id"], "amount": int(refund["amount"]), "status": refund.get("status", "")}

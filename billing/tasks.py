@@ -20,6 +20,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
+from billing import stripe_gateway
 from billing.selectors.payments import orders_to_reconcile, payment_attempts_to_close
 from billing.selectors.renewals import renewals_due
 from billing.services.cancellations import subscriptions_end_scheduled_cancellations
@@ -63,12 +64,13 @@ def billing_cycle_run(self) -> dict:
     queue = _queue_of(self)
     due = list(renewals_due(today=today).values_list("pk", flat=True))
     options = {"queue": queue} if queue else {}
+    renewals = {"queue": settings.CELERY_RENEWALS_QUEUE}
     # Settle unknown outcomes and end scheduled cancellations before anything is charged.
     billing_reconcile.apply_async_on_commit(**options)
     billing_follow_up.apply_async_on_commit(**options)
     billing_cancellations_end.apply_async_on_commit(**options)
     for batch in renewal_batches(due):
-        renewals_charge.apply_async_on_commit(args=[batch], **options)
+        renewals_charge.apply_async_on_commit(args=[batch], **renewals)
     billing_expire.apply_async_on_commit(**options)
     billing_reminders_send.apply_async_on_commit(**options)
     logger.info("billing cycle: %d renewals due", len(due), extra={"task": "billing_cycle_run"})
@@ -85,8 +87,12 @@ _CHARGING_TIME_LIMITS = {
 
 @shared_task(**_DATABASE_RETRY, **_CHARGING_TIME_LIMITS)
 def renewals_charge(subscription_ids: list[int]) -> dict:
-    """Charge a batch of subscriptions' renewals, those (still) due; the service decides."""
-    results = subscriptions_renew_automatically(subscription_ids=subscription_ids)
+    """Charge a batch of subscriptions' renewals, those (still) due; the service decides.
+
+    Paced: every Stripe call takes a token from the jobs' share of the rate limit first.
+    """
+    with stripe_gateway.paced():
+        results = subscriptions_renew_automatically(subscription_ids=subscription_ids)
     errors = [result for result in results if result.error is not None]
     if errors:
         # Logged with its traceback by the service; the task fails so that it shows.
@@ -116,8 +122,9 @@ def billing_reconcile(self) -> dict:
 
 @shared_task(**_DATABASE_RETRY)
 def billing_reconcile_orders(order_ids: list[int]) -> int:
-    """Settle a chunk of stale payments and follow the renewals among them up."""
-    return payments_reconcile(order_ids=order_ids)
+    """Settle a chunk of stale payments and follow the renewals among them up (paced)."""
+    with stripe_gateway.paced():
+        return payments_reconcile(order_ids=order_ids)
 
 
 @shared_task(**_DATABASE_RETRY)

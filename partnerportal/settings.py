@@ -263,6 +263,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TIMEZONE = "UTC"
+# Renewal batches have a queue of their own, so that emails, reminders and the reconciliation
+# never wait behind an anniversary day's thousands of renewals; its workers use a thread pool
+# (the work is waiting on Stripe: docs/production.md).
+CELERY_RENEWALS_QUEUE = env.str("CELERY_RENEWALS_QUEUE", default="renewals")
+CELERY_TASK_ROUTES = {"billing.tasks.renewals_charge": {"queue": CELERY_RENEWALS_QUEUE}}
 # Celery 6 changes this default to True; pinned so the upgrade changes nothing. On a lost broker
 # connection the running tasks' messages are redelivered anyway (acks_late: they cannot be acked
 # on the dead connection); cancelling them keeps a task from running twice at once. Every task is
@@ -295,6 +300,16 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 # How long one Stripe call may take before its outcome counts as unknown (billing/stripe_gateway.py
 # says why 20 s and not the SDK's 80 s).
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+# Stripe's rate limit for the account (requests per second: 100 in live mode, 25 in test mode),
+# and the share of it the billing jobs pace themselves to; the rest is the partners' room.
+# Tests talk to a localstripe of their own, which has no limit: they pace only when they say so.
+STRIPE_RATE_LIMIT = env.float(
+    "STRIPE_RATE_LIMIT",
+    default=1000.0 if TESTING else 25.0 if STRIPE_SECRET_KEY.startswith("sk_test") else 100.0,
+)
+STRIPE_JOBS_RATE_SHARE = env.float("STRIPE_JOBS_RATE_SHARE", default=0.95)
+# The jobs' token bucket (in Redis when REDIS_URL is set): one per Stripe account.
+STRIPE_JOBS_BUCKET = env.str("STRIPE_JOBS_BUCKET", default="stripe-jobs")
 
 # Payments (docs/payments.md). A claim older than PAYMENT_CLAIM_TIMEOUT belongs to a charger that
 # was stopped: it is Celery's hard time limit for the charging tasks (a web request is killed by
@@ -309,6 +324,8 @@ PAYMENT_RECONCILE_ATTEMPTS = env.int("PAYMENT_RECONCILE_ATTEMPTS", default=10)
 RENEWAL_WINDOW_DAYS_BEFORE = 90
 RENEWAL_GRACE_DAYS = 30
 RENEWAL_RETRY_DAYS = (1, 3, 7, 14)
+# Due subscriptions charged by one task (billing.services.renewals.renewal_batches).
+RENEWAL_BATCH_SIZE = env.int("RENEWAL_BATCH_SIZE", default=20)
 REFUND_WINDOW_DAYS = 30
 REMINDER_DAYS_BEFORE_EXPIRY = (30, 15, 7, 1)
 REMINDER_UPCOMING_RENEWAL_DAYS = 15

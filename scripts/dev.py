@@ -190,7 +190,8 @@ def run(*, seed: bool) -> int:
     celery = Child(
         "celery",
         [PYTHON, "-m", "celery", "-A", "partnerportal", "worker", "-B", "-l", "info"]
-        + ["--concurrency", "1", "--pool", "solo"],
+        # Both queues: the default one and the renewals' (partnerportal/settings.py).
+        + ["--concurrency", "1", "--pool", "solo", "--queues", "celery,renewals"],
     )
 
     def interrupted_or_failed() -> int:

@@ -15,6 +15,7 @@ For benches and tests only. What it adds to every request it forwards:
   "fraction": 0.1, "seconds": 25, "times": 1}`` holds the request for ``seconds`` and then
   forwards it *even if the client gave up meanwhile* (Stripe finishes a confirm it received);
   ``"action": "not_found"`` answers 404 (``resource_missing``) without forwarding;
+  ``"action": "rate_limit"`` answers 429 as if the bucket were empty;
   ``"action": "drop"`` closes the connection without an answer, ``"when": "before"`` forwarding
   (Stripe never saw it) or ``"after"`` (Stripe did it; the answer is lost).
 
@@ -28,7 +29,7 @@ For benches and tests only. What it adds to every request it forwards:
 
 Control endpoints (not Stripe's): ``POST /_proxy/faults`` (replace the rules), ``GET
 /_proxy/stats`` (what was done: forwarded, held, dropped, not_found, rate_limited, by object),
-``POST /_proxy/reset`` (rules and counts cleared), ``POST /_proxy/release`` (every request held now
+``POST /_proxy/reset`` (rules and counts cleared, the bucket full), ``POST /_proxy/release`` (every request held now
 goes on at once: a test decides when a late confirm arrives).
 """
 
@@ -60,7 +61,7 @@ FORWARDED_HEADERS = ("Authorization", "Idempotency-Key", "Content-Type", "Stripe
 
 @dataclass
 class Rule:
-    action: str  # hold, not_found, drop
+    action: str  # hold, not_found, drop, rate_limit
     method: str = "*"
     path: str = "*"
     fraction: float = 1.0
@@ -155,6 +156,19 @@ def stripe_error(status: int, error_type: str, code: str, message: str) -> web.R
     return web.json_response(body, status=status)
 
 
+def rate_limited() -> web.Response:
+    """Stripe's answer beyond the rate limit."""
+    response = stripe_error(
+        429,
+        "rate_limit_error",
+        "rate_limit",
+        "Too many requests hit the API too quickly. We recommend an exponential backoff of "
+        "your requests.",
+    )
+    response.headers["Stripe-Should-Retry"] = "true"
+    return response
+
+
 async def forward(proxy: Proxy, request: web.Request, body: bytes) -> tuple[int, bytes, str]:
     assert proxy.session is not None
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
@@ -183,16 +197,11 @@ async def handle(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(max(0.0, proxy.latency + random.uniform(-proxy.jitter, proxy.jitter)))
     if not proxy.bucket.take():
         proxy.count("rate_limited", path)
-        response = stripe_error(
-            429,
-            "rate_limit_error",
-            "rate_limit",
-            "Too many requests hit the API too quickly. We recommend an exponential backoff "
-            "of your requests.",
-        )
-        response.headers["Stripe-Should-Retry"] = "true"
-        return response
+        return rate_limited()
     rule = proxy.fault_for(request.method, path)
+    if rule is not None and rule.action == "rate_limit":
+        proxy.count("rate_limited", path)
+        return rate_limited()
     if rule is not None and rule.action == "not_found":
         proxy.count("not_found", path)
         return stripe_error(
@@ -248,6 +257,7 @@ async def stats_get(request: web.Request) -> web.Response:
 async def reset(request: web.Request) -> web.Response:
     proxy: Proxy = request.app["proxy"]
     proxy.rules.clear()
+    proxy.bucket = TokenBucket(proxy.bucket.rate)  # full again
     proxy.stats.clear()
     proxy.by_object.clear()
     proxy.applied.clear()

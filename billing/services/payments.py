@@ -48,7 +48,7 @@ from billing.models import (
     PaymentAttempt,
     PaymentMethod,
 )
-from billing.selectors.renewals import PROCESSING_ERROR
+from billing.selectors.renewals import INTERRUPTED, PROCESSING_ERROR
 from billing.services.payment_outcomes import (
     HARD_DECLINE_CODES,
     ChargeOutcome,
@@ -248,7 +248,7 @@ def orders_charge(
 
     # Create: unconfirmed, so nothing is charged yet.
     created: list[tuple[Order, PaymentAttempt]] = []
-    refused: list[tuple[Order, PaymentAttempt, str]] = []
+    refused: list[tuple[Order, PaymentAttempt, str, str]] = []
     attempts: list[PaymentAttempt] = []
     for order in claimed:
         if past_deadline():
@@ -272,9 +272,20 @@ def orders_charge(
                 idempotency_key=attempt.idempotency_key,
                 metadata={"order_id": str(order.pk), "attempt": str(attempt.number)},
             )
-        except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError) as error:
-            # Never confirmed, so nothing can charge it (if it exists, nobody knows its id).
-            refused.append((order, attempt, str(error)))
+        except stripe_gateway.StripeUnavailable:
+            # Stripe down, slow or rate limited: never confirmed, so nothing can charge it (if it
+            # exists, nobody knows its id). Our side's trouble: retried at the next run.
+            refused.append(
+                (
+                    order,
+                    attempt,
+                    INTERRUPTED,
+                    _("The payment was interrupted before anything was charged."),
+                )
+            )
+        except stripe_gateway.StripeRequestError as error:
+            # Stripe refused the request itself (the card gone from Stripe…): a processing error.
+            refused.append((order, attempt, PROCESSING_ERROR, str(error)))
         except Exception as error:
             logger.exception("creating the PaymentIntent of order %s failed", order.pk)
             outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order, error=error)
@@ -286,21 +297,12 @@ def orders_charge(
 
     # On record before any money moves: a crash from here on is settled by looking them up.
     recorded = _attempts_record(attempts)
-    for order, attempt, message in refused:
+    for order, attempt, code, message in refused:
         if order.pk not in recorded:
             outcomes[order.pk] = _isolated(order, partial(_fenced, order))
             continue
-        outcomes[order.pk] = _isolated(
-            order,
-            partial(
-                record_failure,
-                order,
-                attempt,
-                code=PROCESSING_ERROR,
-                message=message,
-                hard=False,
-            ),
-        )
+        step = partial(record_failure, order, attempt, code=code, message=message, hard=False)
+        outcomes[order.pk] = _isolated(order, step)
 
     # Confirm.
     answered: list[Payment] = []

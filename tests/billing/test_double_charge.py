@@ -40,7 +40,6 @@ from billing.models import (
     SubscriptionEvent,
 )
 from billing.selectors.payments import claim_timeout
-from billing.services import renewals
 from billing.services.renewals import billing_cycle_run_now
 from core import clock
 from membership.models import Organization
@@ -177,12 +176,14 @@ def beat_twice(monkeypatch) -> queue.Queue:
     return jobs
 
 
-def test_every_due_renewal_is_charged_exactly_once(localstripe, offer, monkeypatch, mailoutbox):
+def test_every_due_renewal_is_charged_exactly_once(
+    localstripe, offer, monkeypatch, mailoutbox, settings
+):
     cards = due_subscriptions(offer)
     faults = Faults(monkeypatch)
     clock.set_now(moment(TODAY))
     # Smaller batches than production's: more tasks racing for the same orders.
-    monkeypatch.setattr(renewals, "RENEWAL_BATCH_SIZE", 13)
+    settings.RENEWAL_BATCH_SIZE = 13
 
     jobs = beat_twice(monkeypatch)
     batched = Counter(

@@ -1,4 +1,5 @@
-"""Exactly once when Stripe is slow, with real Celery prefork workers on Redis and PostgreSQL.
+"""Exactly once when Stripe is slow or rate limited, with real Celery workers on Redis and
+PostgreSQL.
 
 200 due subscriptions. The cycle is sent twice through the broker (two beats) to two prefork
 workers of two processes each, and run by hand at the same time. In front of localstripe,
@@ -9,11 +10,18 @@ timeout is shortened to match). Once every held confirm has reached localstripe,
 records must show exactly one successful charge per (subscription, term), nothing refunded, and
 no PaymentIntent left that could still charge; every subscription is renewed or, for a declined
 card, past due. Once with webhooks off, once with localstripe delivering them to the portal.
+
+Then at Stripe's rate limit: thread-pool workers (as the renewals queue runs) pace themselves at
+twice what the proxy allows, so 429s are certain, and one worker is killed mid-batch; still one
+charge per renewal, and no partner told of a failure that was only a 429.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+import uuid
 from collections import Counter
 from io import StringIO
 
@@ -21,7 +29,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from billing.models import Order, OrderStatus, PaymentAttempt, Subscription
+from billing.models import (
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    ReminderKind,
+    ReminderSent,
+    Subscription,
+)
 from core import clock
 from membership.models import Organization
 from partnerportal.celery import app
@@ -66,7 +81,8 @@ def postgresql():
 def stripe_with_faults(request, tmp_path, settings, live_server):
     """A localstripe of this test's own (webhooks to the live server when the test asks for
     them), the fault proxy in front of it, and the portal pointed at the proxy."""
-    webhooks = getattr(request, "param", False)
+    options = {"webhooks": False, "rate": 0, **getattr(request, "param", {})}
+    webhooks = options["webhooks"]
     name = request.node.nodeid.rsplit("::", 1)[-1].replace("[", "-").rstrip("]")
     server = localstripe_start(
         tmp_path,
@@ -74,7 +90,9 @@ def stripe_with_faults(request, tmp_path, settings, live_server):
         webhook_url=f"{live_server.url}/stripe/webhook/" if webhooks else None,
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET if webhooks else None,
     )
-    proxy = stripe_proxy_start(server.url, tmp_path, log_path=ARTIFACTS_DIR / f"proxy-{name}.log")
+    proxy = stripe_proxy_start(
+        server.url, tmp_path, rate=options["rate"], log_path=ARTIFACTS_DIR / f"proxy-{name}.log"
+    )
     settings.STRIPE_API_BASE = proxy.url
     settings.STRIPE_SECRET_KEY = STRIPE_SECRET_KEY
     settings.STRIPE_TIMEOUT_SECONDS = GATEWAY_TIMEOUT
@@ -112,7 +130,10 @@ def every_hold_delivered(proxy) -> bool:
 
 
 @pytest.mark.parametrize(
-    "stripe_with_faults", [False, True], ids=["webhooks off", "webhooks on"], indirect=True
+    "stripe_with_faults",
+    [{"webhooks": False}, {"webhooks": True}],
+    ids=["webhooks off", "webhooks on"],
+    indirect=True,
 )
 def test_every_renewal_is_charged_exactly_once_when_stripe_is_slow(
     stripe_with_faults, celery_workers, offer
@@ -132,11 +153,20 @@ def test_every_renewal_is_charged_exactly_once_when_stripe_is_slow(
     app.send_task("billing.tasks.billing_cycle_run")
     call_command("run_billing_cycle", stdout=StringIO(), stderr=StringIO())
 
-    # Beat: the reconciliation every few seconds here (every minute in production), and the
-    # cycle again (processing errors are retried at the next run), until all is settled.
+    beat_until_settled(cards, proxy)
+
+    totals = proxy.totals()
+    assert totals.get("held", 0) >= 10 and totals.get("dropped_after", 0) >= 3, totals
+    assert_charged_exactly_once(server, cards)
+
+
+def beat_until_settled(cards: dict[int, str], proxy) -> None:
+    """Beat: the reconciliation every few seconds here (every minute in production), and the
+    cycle again (interruptions are retried at the next run), until all is settled and every
+    held confirm has reached localstripe."""
     last_beat = [time.monotonic()]
 
-    def beat_until_settled() -> bool:
+    def settled_yet() -> bool:
         if settled(cards) and every_hold_delivered(proxy):
             return True
         if time.monotonic() - last_beat[0] >= 3:
@@ -147,7 +177,7 @@ def test_every_renewal_is_charged_exactly_once_when_stripe_is_slow(
 
     try:
         wait_until(
-            beat_until_settled,
+            settled_yet,
             timeout=300,
             interval=0.5,
             what="every renewal settled and every held confirm delivered",
@@ -156,9 +186,48 @@ def test_every_renewal_is_charged_exactly_once_when_stripe_is_slow(
         print(unsettled_report(cards, proxy))
         raise
 
-    totals = proxy.totals()
-    assert totals.get("held", 0) >= 10 and totals.get("dropped_after", 0) >= 3, totals
+
+PROXY_RATE = 20  # Stripe's limit here, requests a second
+
+
+@pytest.mark.parametrize("stripe_with_faults", [{"rate": PROXY_RATE}], indirect=True)
+def test_renewals_through_429s_and_a_killed_worker_are_charged_once(
+    stripe_with_faults, celery_workers, offer, settings, mailoutbox
+):
+    server, proxy = stripe_with_faults
+    settings.STRIPE_API_BASE = server.url  # the setup's calls are not what is measured
+    cards = due_today(offer)
+    settings.STRIPE_API_BASE = proxy.url
+    proxy.reset()
+    environment = {
+        "STRIPE_TIMEOUT_SECONDS": str(GATEWAY_TIMEOUT),
+        # Long enough for a batch of 20 at this rate, with a dozen batches at once.
+        "PAYMENT_CLAIM_TIMEOUT": "45",
+        # Paced at twice what the proxy allows: 429s are certain, and retried.
+        "STRIPE_RATE_LIMIT": str(2 * PROXY_RATE),
+        "STRIPE_JOBS_BUCKET": f"test-{uuid.uuid4().hex}",
+    }
+    doomed = celery_workers(pool="threads", concurrency=6, env_overrides=environment)
+    celery_workers(pool="threads", concurrency=6, env_overrides=environment)
+
+    app.send_task("billing.tasks.billing_cycle_run")
+    # A worker dies mid-batch (SIGKILL: no warm shutdown); a supervisor starts another one.
+    wait_until(
+        lambda: Order.objects.filter(kind="renewal", status=OrderStatus.PAID).count() >= 20,
+        timeout=120,
+        what="20 renewals paid",
+    )
+    os.killpg(doomed.process.pid, signal.SIGKILL)
+    doomed.process.wait()
+    celery_workers(pool="threads", concurrency=6, env_overrides=environment)
+    beat_until_settled(cards, proxy)
+
+    assert proxy.totals().get("rate_limited", 0) > 0
     assert_charged_exactly_once(server, cards)
+    # Nobody was told of a failure that was only a 429 or the dead worker.
+    declined = {pk for pk, card in cards.items() if card != CARD_OK}
+    failure_notices = ReminderSent.objects.filter(kind=ReminderKind.RENEWAL_FAILED)
+    assert set(failure_notices.values_list("subscription_id", flat=True)) == declined
 
 
 def unsettled_report(cards: dict[int, str], proxy) -> str:

@@ -16,7 +16,6 @@ from django.test.utils import CaptureQueriesContext
 from billing.models import BenefitGrant, Order, OrderStatus, ReminderKind, ReminderSent
 from billing.services import payments
 from billing.services.renewals import (
-    RENEWAL_BATCH_SIZE,
     RenewalOutcome,
     renewal_batches,
     subscriptions_renew_automatically,
@@ -137,12 +136,13 @@ def steps(queries: CaptureQueriesContext) -> list[str]:
     return collapsed
 
 
-def test_the_cycle_splits_due_subscriptions_into_batches():
-    ids = list(range(1, 2 * RENEWAL_BATCH_SIZE + 2))
+def test_the_cycle_splits_due_subscriptions_into_batches(settings):
+    size = settings.RENEWAL_BATCH_SIZE
+    ids = list(range(1, 2 * size + 2))
 
     batches = renewal_batches(ids)
 
-    assert [len(batch) for batch in batches] == [RENEWAL_BATCH_SIZE, RENEWAL_BATCH_SIZE, 1]
+    assert [len(batch) for batch in batches] == [size, size, 1]
     assert [pk for batch in batches for pk in batch] == ids
 
 

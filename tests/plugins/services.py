@@ -621,6 +621,8 @@ def celery_worker_start(
             "STRIPE_PUBLISHABLE_KEY": settings.STRIPE_PUBLISHABLE_KEY,
             "STRIPE_WEBHOOK_SECRET": settings.STRIPE_WEBHOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
+            # Renewal batches, which have a queue of their own, go to this worker's too.
+            "CELERY_RENEWALS_QUEUE": queue,
             **(env_overrides or {}),
         }
     )

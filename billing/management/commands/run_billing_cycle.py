@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from billing import stripe_gateway
 from billing.services.renewals import CycleReport, billing_cycle_run_now
 
 
@@ -38,7 +39,9 @@ class Command(BaseCommand):
     help = "Run every due step of the billing cycle once (renewals, retries, expiry, reminders)."
 
     def handle(self, *args, **options) -> None:
-        report = billing_cycle_run_now()
+        # Paced to the jobs' share of Stripe's rate limit, like the workers' batches.
+        with stripe_gateway.paced():
+            report = billing_cycle_run_now()
         self.stdout.write("\n".join(report_lines(report)))
         if report.errors:
             self.stderr.write(

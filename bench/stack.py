@@ -1,0 +1,143 @@
+"""The stack the job benches run: a fresh PostgreSQL database, a Redis database of their own for
+the broker, localstripe with ``scripts/stripe_proxy.py`` in front of it, Celery workers and beat.
+Used by ``bench/recovery.py`` and ``bench/renewal_burst.py``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def database_url_for(name: str) -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def broker_url() -> str:
+    parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    return urlunsplit(parts._replace(path="/15"))
+
+
+def psql(sql: str) -> None:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            parts.hostname or "127.0.0.1",
+            "-p",
+            str(parts.port or 5432),
+            "-U",
+            parts.username or "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
+        ],
+        check=True,
+        env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
+    )
+
+
+class Stack:
+    """localstripe, the proxy, workers and beat, started and stopped together.
+
+    ``environment`` is given to every worker and to beat on top of the broker, Stripe's address
+    (the proxy's) and the queue renewal batches go to; ``proxy`` are ``stripe_proxy_start``'s
+    options (latency, rate).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        environment: dict[str, str] | None = None,
+        renewals_queue: str = "celery",
+        **proxy,
+    ) -> None:
+        from tests.plugins.services import localstripe_start, stripe_proxy_start
+
+        self.workdir = workdir
+        self.localstripe = localstripe_start(workdir, log_path=workdir / "localstripe.log")
+        self.proxy = stripe_proxy_start(
+            self.localstripe.url, workdir, log_path=workdir / "proxy.log", **proxy
+        )
+        self.extra = {"CELERY_RENEWALS_QUEUE": renewals_queue, **(environment or {})}
+        self.workers: list = []
+        self.beat: subprocess.Popen | None = None
+
+    def environment(self) -> dict[str, str]:
+        return {"STRIPE_API_BASE": self.proxy.url, "CELERY_BROKER_URL": broker_url(), **self.extra}
+
+    def workers_start(
+        self, *, count: int = 1, queues: str = "celery", pool: str = "prefork", concurrency: int = 2
+    ) -> None:
+        """``count`` workers consuming ``queues`` (comma-separated)."""
+        from django.conf import settings
+
+        from tests.plugins.services import celery_worker_start
+
+        settings.STRIPE_API_BASE = self.proxy.url
+        for _worker in range(count):
+            self.workers.append(
+                celery_worker_start(
+                    log_path=self.workdir / f"worker-{len(self.workers) + 1}.log",
+                    queue=queues,
+                    pool=pool,
+                    concurrency=concurrency,
+                    env_overrides=self.environment(),
+                )
+            )
+
+    def workers_kill(self) -> None:
+        for worker in self.workers:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+            worker.process.wait()
+        self.workers.clear()
+
+    def beat_start(self) -> None:
+        env = {
+            **os.environ,
+            **self.environment(),
+            "TESTING": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        with (self.workdir / "beat.log").open("wb") as log:
+            self.beat = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "partnerportal",
+                    "beat",
+                    "--schedule",
+                    str(self.workdir / "beat-schedule"),
+                    "--loglevel",
+                    "info",
+                ],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+            )
+
+    def stop(self) -> None:
+        from tests.plugins.services import process_stop
+
+        for worker in self.workers:
+            worker.stop()
+        if self.beat is not None:
+            process_stop(self.beat)
+        self.proxy.stop()
+        self.localstripe.stop()
