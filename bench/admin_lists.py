@@ -1,0 +1,309 @@
+"""Staff lists at scale: the admin pages staff use, with 100,000 cases and 100,000 orders.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pp_bench .venv/bin/python bench/admin_lists.py
+        [--organizations 20000] [--cases 100000] [--orders 100000] [--repeat 20]
+
+Fills a fresh PostgreSQL database (``<name>_admin``, dropped at the end) with organizations (one
+member each, a subscription each), support cases with two messages each, orders, and the audit
+trail; then, signed in as a superuser through Django's test client (the whole request: URL
+resolution, middleware, admin, templates), requests each changelist staff use — cases with each
+filter and a search, orders, subscriptions, the audit trail — and the case page, ``--repeat``
+times each after a warm-up. It prints, per page, the queries it makes with a small database
+(1 % of the rows) and with the full one (they must be equal: nothing is fetched per row), and
+the median and 95th percentile of its time. Target: every page ≤ 300 ms p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.stack import database_url_for, psql  # noqa: E402 (after the path)
+
+TARGET_P95_MS = 300
+BATCH = 5000
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def fill(*, organizations: int, cases: int, orders: int, first: int = 0) -> None:
+    """Add ``organizations`` partners (member, subscription), ``cases`` cases, ``orders``
+    orders and an audit event per case and order, spread over the last year."""
+    from billing.models import Order, OrderKind, OrderStatus, Subscription, SubscriptionStatus
+    from membership.models import AuditEvent, Organization, User
+    from offers.models import Offer
+    from partnerportal.demo import ACTION_PACK_CODE
+    from support.models import IssueType, Message, RequestStatus, ServiceRequest, Severity
+
+    rng = random.Random(first)
+    offer = Offer.objects.get(code=ACTION_PACK_CODE)
+    staff = list(User.objects.filter(is_staff=True))
+    orgs = Organization.objects.bulk_create(
+        (
+            Organization(
+                name=f"Partner {number:06d} Ltd",
+                partner_id=f"{3000000 + number}",
+                country="US",
+                currency="USD",
+                network_member_since=dt.date(2024, 1, 1),
+                contact_email=f"billing@p{number}.example",
+            )
+            for number in range(first, first + organizations)
+        ),
+        batch_size=BATCH,
+    )
+    people = User.objects.bulk_create(
+        (User(email=f"admin@p{org.partner_id}.example", password="!") for org in orgs),
+        batch_size=BATCH,
+    )
+    subscriptions = Subscription.objects.bulk_create(
+        (
+            Subscription(
+                organization=org,
+                offer=offer,
+                status=rng.choice(list(SubscriptionStatus.values)),
+                started_on=dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(330)),
+                current_term_start=dt.date(2026, 1, 1),
+                current_term_end=dt.date(2026, 12, 1) + dt.timedelta(days=rng.randrange(365)),
+            )
+            for org in orgs
+        ),
+        batch_size=BATCH,
+    )
+
+    def when() -> dt.datetime:
+        return NOW - dt.timedelta(minutes=rng.randrange(365 * 24 * 60))
+
+    statuses = list(RequestStatus.values)
+    requests = ServiceRequest.objects.bulk_create(
+        (
+            ServiceRequest(
+                organization=orgs[index % len(orgs)],
+                requester=people[index % len(people)],
+                issue_type=rng.choice(list(IssueType.values)),
+                title=f"Case {first + index}: cannot {rng.choice(['renew', 'sign in', 'pay'])}",
+                description="The partner describes the problem in a few sentences.",
+                severity=rng.choice(list(Severity.values)),
+                status=rng.choice(statuses),
+                assignee=rng.choice([None, *staff]),
+                contact_email=people[index % len(people)].email,
+                created_at=(created := when()),
+                first_response_due=created + dt.timedelta(hours=4),
+                first_responded_at=None if rng.random() < 0.3 else created + dt.timedelta(hours=1),
+                last_activity_at=created + dt.timedelta(hours=2),
+            )
+            for index in range(cases)
+        ),
+        batch_size=BATCH,
+    )
+    Message.objects.bulk_create(
+        (
+            Message(
+                request=case,
+                author=case.requester if turn == 0 else None,
+                body="A message of the conversation." * 3,
+                is_from_staff=turn == 1,
+                created_at=case.created_at + dt.timedelta(hours=turn),
+            )
+            for case in requests
+            for turn in (0, 1)
+        ),
+        batch_size=BATCH,
+    )
+    order_rows = []
+    for index in range(orders):
+        subscription = subscriptions[index % len(subscriptions)]
+        term = index // len(subscriptions) + 2  # one renewal per (subscription, term)
+        order_rows.append(
+            Order(
+                organization_id=subscription.organization_id,
+                offer=offer,
+                subscription=subscription,
+                kind=OrderKind.RENEWAL,
+                term_number=term,
+                amount=47500,
+                currency="USD",
+                status=rng.choice(
+                    [OrderStatus.PAID] * 8 + [OrderStatus.FAILED, OrderStatus.CANCELED]
+                ),
+                created_at=when(),
+            )
+        )
+    Order.objects.bulk_create(order_rows, batch_size=BATCH)
+    AuditEvent.objects.bulk_create(
+        (
+            AuditEvent(
+                action=rng.choice([AuditEvent.Action.RENEWAL, AuditEvent.Action.PURCHASE]),
+                organization=orgs[index % len(orgs)],
+                actor_label="system",
+                target=f"INV-{index}",
+                detail={},
+                created_at=when(),
+            )
+            for index in range(cases + orders)
+        ),
+        batch_size=BATCH,
+    )
+
+
+def pages() -> list[tuple[str, str]]:
+    """(label, URL) of every page measured."""
+    from django.urls import reverse
+
+    from membership.models import User
+    from support.models import ServiceRequest
+
+    agent = User.objects.filter(is_staff=True, is_superuser=False).first()
+    case = ServiceRequest.objects.order_by("-last_activity_at").first()
+    cases = reverse("admin:support_servicerequest_changelist")
+    orders = reverse("admin:billing_order_changelist")
+    subscriptions = reverse("admin:billing_subscription_changelist")
+    audit = reverse("admin:membership_auditevent_changelist")
+    return [
+        ("cases", cases),
+        ("cases: open", f"{cases}?status=open"),
+        ("cases: waiting on partner", f"{cases}?status=waiting_on_partner"),
+        ("cases: issue type", f"{cases}?issue_type=technical"),
+        ("cases: severity A", f"{cases}?severity=A"),
+        ("cases: assigned to me", f"{cases}?assignee=me"),
+        ("cases: unassigned", f"{cases}?assignee=none"),
+        ("cases: assigned to an agent", f"{cases}?assignee={agent.pk}"),
+        ("cases: due within 1 hour", f"{cases}?response=soon"),
+        ("cases: overdue", f"{cases}?response=overdue"),
+        ("cases: search Partner ID", f"{cases}?q=3000042"),
+        ("cases: search title", f"{cases}?q=renew"),
+        ("cases: search number", f"{cases}?q=SR-{case.pk:07d}"),
+        ("case page", reverse("admin:support_servicerequest_change", args=[case.pk])),
+        ("orders", orders),
+        ("orders: paid", f"{orders}?status=paid"),
+        ("orders: needs attention", f"{orders}?payment_problem=attention"),
+        ("orders: search Partner ID", f"{orders}?q=3000042"),
+        ("subscriptions", subscriptions),
+        ("subscriptions: past due", f"{subscriptions}?status=past_due"),
+        ("audit trail", audit),
+        ("audit trail: renewals", f"{audit}?action=renewal"),
+    ]
+
+
+def measure(client, url: str, repeat: int) -> tuple[int, float, float]:
+    """(queries, median ms, p95 ms) of GET ``url``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _warm in range(2):
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: {response.status_code}")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    times = []
+    for _run in range(repeat):
+        started = time.perf_counter()
+        client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return len(queries), statistics.median(times), p95
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--organizations", type=int, default=20_000)
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (a database of its own is used).")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    name = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/') or 'partnerportal'}_admin"
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(f"CREATE DATABASE {name}")
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url_for(name),
+            "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
+            "TESTING": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, connections
+    from django.test import Client
+
+    from membership.models import User
+    from partnerportal.demo import action_pack_offer
+
+    settings.ALLOWED_HOSTS = ["*"]
+    rows = {}
+    try:
+        action_pack_offer()
+        for number in range(3):
+            User.objects.create_user(
+                email=f"agent{number}@partnerportal.example", password="x" * 12, is_staff=True
+            )
+        root = User.objects.create_superuser(email="root@partnerportal.example", password="x" * 12)
+        client = Client()
+        client.force_login(root)
+        small = {key: max(1, value // 100) for key, value in vars(args).items() if key != "repeat"}
+        fill(**small)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        for label, url in pages():
+            rows[label] = [measure(client, url, 2)[0]]
+        started = time.monotonic()
+        fill(
+            organizations=args.organizations - small["organizations"],
+            cases=args.cases - small["cases"],
+            orders=args.orders - small["orders"],
+            first=small["organizations"],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        filled = time.monotonic() - started
+        for label, url in pages():
+            rows[label].extend(measure(client, url, args.repeat))
+    finally:
+        connections.close_all()
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    print(
+        f"Admin pages on PostgreSQL: {args.organizations:,} organizations, {args.cases:,} cases "
+        f"(2 messages each), {args.orders:,} orders, {args.cases + args.orders:,} audit events "
+        f"(filled in {filled:.0f} s); {args.repeat} requests each; {os.cpu_count()} CPUs"
+    )
+    print()
+    print(f"{'page':<32}{'queries (1 %)':>14}{'queries':>9}{'median':>9}{'p95':>9}")
+    worst = 0.0
+    constant = True
+    for label, (small_queries, queries, median, p95) in rows.items():
+        worst = max(worst, p95)
+        constant &= small_queries == queries
+        print(f"{label:<32}{small_queries:>14}{queries:>9}{median:>7.0f}ms{p95:>7.0f}ms")
+    print()
+    print(
+        f"worst p95: {worst:.0f} ms (target <= {TARGET_P95_MS} ms); queries constant in the rows: "
+        f"{'yes' if constant else 'NO'}"
+    )
+    return 0 if worst <= TARGET_P95_MS and constant else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
