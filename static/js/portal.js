@@ -83,9 +83,9 @@
         return;
       }
       var links = linksOf(item);
-      if (links.indexOf(document.activeElement) >= 0 && ["ArrowDown", "ArrowUp", "Home", "End"].indexOf(event.key) >= 0) {
+      if (links.indexOf(event.target) >= 0 && ["ArrowDown", "ArrowUp", "Home", "End"].indexOf(event.key) >= 0) {
         event.preventDefault();
-        moveAmong(links, document.activeElement, event.key);
+        moveAmong(links, event.target, event.key);
       }
     });
     item.addEventListener("focusout", function (event) {
