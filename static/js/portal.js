@@ -2,8 +2,7 @@
 // Without JavaScript every page still works: the menus are open lists (portal.css, html:not(.js)).
 (function () {
   "use strict";
-  var root = document.documentElement;
-  root.classList.add("js");
+  document.documentElement.classList.add("js"); // js-class.js did already, in <head>
 
   // <select data-autosubmit> submits its form when changed (organization switcher).
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
