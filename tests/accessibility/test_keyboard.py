@@ -13,10 +13,18 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
+from billing.services.checkout import checkout_choose_card, checkout_purchase_start
+from offers.selectors import terms_current
 from tests.accessibility.axe import axe_check, report
 from tests.accessibility.keyboard import focused, has_focus, tab_to
 from tests.accessibility.pages import PHONE, WIDE, new_context
-from tests.billing.stripe_helpers import CARD_DECLINED_ON_SAVE, CARD_OK, succeeded_charges
+from tests.billing.stripe_helpers import (
+    CARD_CHARGES_DECLINED,
+    CARD_DECLINED_ON_SAVE,
+    CARD_OK,
+    card_save,
+    succeeded_charges,
+)
 from tests.plugins.people import PASSWORD
 
 MENUS = {
@@ -242,3 +250,30 @@ def test_after_a_declined_card_the_focus_is_back_on_the_card(
     expect(page.locator("[data-card-errors]")).to_have_text("Your card was declined.")
     expect(submit).to_be_enabled()
     assert has_focus(page, "#card-element input[placeholder=number]"), focused(page)
+
+
+def test_a_charge_declined_at_purchase_comes_back_as_a_focused_error(
+    keyboard_page: Page, base_url: str, localstripe, contoso, bob, offer
+) -> None:
+    card = card_save(localstripe, contoso, bob, CARD_CHARGES_DECLINED)
+    order = checkout_purchase_start(
+        organization=contoso,
+        offer=offer,
+        terms=terms_current(offer=offer),
+        actor=bob,
+        ip_address="127.0.0.1",
+    )
+    checkout_choose_card(order=order, payment_method=card, actor=bob)
+    page = keyboard_page
+    sign_in_by_keyboard(page, base_url, bob.email)
+    page.goto(f"{base_url}{reverse('billing:subscribe_review', args=[offer.pk])}")
+    tab_to(page, "main button[type=submit]", text="Purchase")
+    page.keyboard.press("Enter")
+
+    notice = page.get_by_test_id("payment-failed")
+    expect(notice).to_contain_text("Your card was declined.")
+    expect(notice).to_be_focused()
+    assert page.title().startswith("Error: Payment details")
+    # The next Tab goes on to choosing another card.
+    tab_to(page, "main input[type=radio], main summary")
+    assert succeeded_charges(localstripe, contoso.stripe_customer_id) == []
