@@ -94,9 +94,7 @@ def token_bucket(name: str, rate: float) -> TokenBucket:
     with _buckets_lock:
         bucket = _buckets.get((name, rate))
         if bucket is None:
-            bucket = (
-                RedisTokenBucket(name, rate) if settings.REDIS_URL else LocalTokenBucket(rate)
-            )
+            bucket = RedisTokenBucket(name, rate) if settings.REDIS_URL else LocalTokenBucket(rate)
             _buckets[(name, rate)] = bucket
         return bucket
 

@@ -84,5 +84,19 @@ class OrganizationProfileForm(forms.ModelForm):
         return self.cleaned_data["contact_email"].strip().lower()
 
 
-class InvitationAcceptForm(SetPasswordForm):
-    """Django's set-password form: two entries that match and pass the password validators."""
+class PasswordChoiceForm(SetPasswordForm):
+    """Django's set-password form (two entries that match and pass the password validators) with
+    the labels and the short help our pages show; the error summary links use the same labels."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = _("New password")
+        self.fields["new_password1"].help_text = _(
+            "At least 10 characters, not too common, not only numbers."
+        )
+        self.fields["new_password2"].label = _("New password again")
+        self.fields["new_password2"].help_text = ""
+
+
+class InvitationAcceptForm(PasswordChoiceForm):
+    """Choosing a password from an invitation link."""

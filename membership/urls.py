@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from membership import views, views_team
+from membership.forms import PasswordChoiceForm
 
 app_name = "membership"
 
@@ -27,7 +28,7 @@ auth_patterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        auth_views.PasswordResetConfirmView.as_view(form_class=PasswordChoiceForm),
         name="password_reset_confirm",
     ),
     path(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("support/", include("support.urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
 ]
 

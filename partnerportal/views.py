@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.http import require_safe
 
 from billing.selectors.subscriptions import Tier, organization_tier, subscriptions_for_organization
 from membership.access import member_required
@@ -29,3 +31,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "open_request_count": open_requests.count(),
         },
     )
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own (feed readers, bookmarks, non-HTML pages): send
+    them to the static icon, whose name carries its hash in production."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))

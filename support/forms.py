@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from billing.models import Order, Subscription
 from billing.selectors.orders import invoiced_orders
 from billing.selectors.subscriptions import subscriptions_for_organization
+from core.templatetags.localized import localized
 from membership.models import Organization
 from support.attachments import MAX_FILES_PER_MESSAGE, allowed_types_label, attachments_check
 from support.models import IssueType, Severity
@@ -97,8 +98,9 @@ class ServiceRequestForm(forms.Form):
         self.fields["subscription"].queryset = subscriptions_for_organization(
             organization=organization
         )
+        # The offer's name in the reader's language, as on every page that shows it.
         self.fields["subscription"].label_from_instance = lambda s: (
-            f"{s.offer.name} — {s.get_status_display()}"
+            f"{localized(s.offer, 'name')} — {s.get_status_display()}"
         )
         self.fields["order"].queryset = invoiced_orders(organization=organization)
         self.fields["severity"].choices = severity_choices()

@@ -102,6 +102,7 @@ class RenewalResult:
 
 # Charging ------------------------------------------------------------------------------------
 
+
 def renewal_batches(subscription_ids: Sequence[int]) -> list[list[int]]:
     """Due subscriptions in batches of ``RENEWAL_BATCH_SIZE`` (one task, one service call each).
 

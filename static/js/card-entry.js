@@ -63,6 +63,19 @@
       button.textContent = label;
     }
 
+    // After a refusal (card declined, 3-D Secure failed) the button was disabled while it had the
+    // focus, so the focus fell to <body>. Give it back where the partner fixes the problem: the
+    // card field (Stripe's Element, or localstripe's first input), else the button. The message
+    // itself is announced by the role=alert area.
+    function refocus(card) {
+      if (card && typeof card.focus === "function") {
+        card.focus();
+        return;
+      }
+      var input = container.querySelector("input, iframe");
+      (input || button).focus();
+    }
+
     loadStripeJs(form.dataset.stripeJsUrl)
       .then(function (Stripe) {
         var stripe = Stripe(form.dataset.publishableKey);
@@ -87,6 +100,7 @@
               if (result.error || !result.setupIntent) {
                 showError(messageFor(result.error, form.dataset.messageFailed));
                 ready();
+                refocus(card);
                 return;
               }
               setupIntentInput.value = result.setupIntent.id;
@@ -96,6 +110,7 @@
             .catch(function (error) {
               showError(messageFor(error, form.dataset.messageFailed));
               ready();
+              refocus(card);
             });
         });
         ready();

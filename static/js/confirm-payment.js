@@ -78,6 +78,7 @@
         errors.textContent = form.dataset.messageUnavailable;
         button.disabled = false;
         button.textContent = label;
+        button.focus(); // the focus was on <body> while the button was disabled
       });
   }
 

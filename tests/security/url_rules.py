@@ -146,6 +146,7 @@ EXEMPT: dict[str, str] = {
     "billing:stripe_webhook": "called by Stripe, authenticated by its signature "
     "(fuzzed in tests/security/test_fuzz_forms.py)",
     "healthz": "the load balancer's probe: public, says only up or down",
+    "favicon": "a redirect to the public static icon",
 }
 
 
