@@ -107,6 +107,13 @@ class Subscription(models.Model):
         verbose_name_plural = _("subscriptions")
         # Ties (rows made under one frozen clock, or in one transaction) newest id first.
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The staff's subscription list, newest first, whole or by status.
+            models.Index(fields=["-created_at", "-id"], name="subscription_newest_first"),
+            models.Index(
+                fields=["status", "-created_at", "-id"], name="subscription_status_newest"
+            ),
+        ]
         constraints = [
             # At most one live (active or past due) subscription per organization and offer.
             models.UniqueConstraint(
@@ -207,7 +214,7 @@ class Order(models.Model):
         TermsAcceptance, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
     stripe_payment_intent_id = models.CharField(
-        _("Stripe PaymentIntent"), max_length=255, blank=True
+        _("Stripe PaymentIntent"), max_length=255, blank=True, db_index=True
     )
     attempt_count = models.PositiveIntegerField(_("payment attempts"), default=0)
     claimed_at = models.DateTimeField(_("payment started"), null=True, blank=True)
@@ -252,6 +259,9 @@ class Order(models.Model):
             ),
         ]
         indexes = [
+            # The staff's order list, newest first, whole or by status.
+            models.Index(fields=["-created_at", "-id"], name="order_newest_first"),
+            models.Index(fields=["status", "-created_at", "-id"], name="order_status_newest"),
             models.Index(fields=["status", "next_retry_on"]),
             # The reconciliation's scan: claims older than the claim timeout.
             models.Index(fields=["status", "claimed_at"]),
@@ -294,7 +304,7 @@ class PaymentAttempt(models.Model):
     off_session = models.BooleanField(_("off-session"), default=False)
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
     stripe_payment_intent_id = models.CharField(
-        _("Stripe PaymentIntent"), max_length=255, blank=True
+        _("Stripe PaymentIntent"), max_length=255, blank=True, db_index=True
     )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.STARTED

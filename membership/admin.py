@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import PARTNER_ID, LargeTableAdmin, exactly
 from membership.models import (
     AuditEvent,
     Competency,
@@ -118,15 +121,21 @@ class InvitationAdmin(admin.ModelAdmin):
         return False  # invitations are sent from User management, where the token is emailed
 
 
+IP_ADDRESS = re.compile(r"[0-9a-fA-F.:]*[.:][0-9a-fA-F.:]*")
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(LargeTableAdmin):
     """The audit trail: staff can read and search it, nobody can add, change or delete."""
 
     list_display = ("created_at", "action", "actor_label", "organization", "target", "ip_address")
-    list_filter = ("action", "created_at")
-    search_fields = ("actor_label", "target", "ip_address", "organization__name")
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("actor_label", "target", "organization__name")
+    exact_searches = [
+        (PARTNER_ID, exactly("organization__partner_id")),
+        (IP_ADDRESS, exactly("ip_address")),
+    ]
     list_select_related = ("organization", "actor")
-    date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
     fields = (
         "created_at",

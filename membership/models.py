@@ -281,6 +281,11 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The audit trail in the admin, newest first, whole or by action.
+            models.Index(fields=["-created_at", "-id"], name="audit_newest_first"),
+            models.Index(fields=["action", "-created_at", "-id"], name="audit_action_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor_label or self.actor}"

@@ -124,6 +124,12 @@ class ServiceRequest(models.Model):
             models.Index(fields=["organization", "requester", "-last_activity_at"]),
             # Staff's "response due within 1 hour / overdue" filter.
             models.Index(fields=["first_responded_at", "first_response_due"]),
+            # Staff's case list, newest activity first: whole, or by status or assignee.
+            models.Index(fields=["-last_activity_at", "-id"], name="case_latest_activity"),
+            models.Index(fields=["status", "-last_activity_at", "-id"], name="case_status_latest"),
+            models.Index(
+                fields=["assignee", "-last_activity_at", "-id"], name="case_assignee_latest"
+            ),
         ]
         permissions = [
             ("cancel_subscription", _("Can cancel subscriptions and refund from a case")),

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.read_only import ReadOnlyAdminMixin, ReadOnlyInline
 from billing.models import Order, PaymentAttempt, Refund, StripeEvent
+from core.admin import PARTNER_ID, LargeTableAdmin, exactly
 from core.money import format_money
+
+INVOICE_NUMBER = re.compile(r"INV-[\w-]+", re.IGNORECASE)
+PAYMENT_INTENT = re.compile(r"pi_[A-Za-z0-9]+")
+
+
+def _order_of_payment_intent(payment_intent_id: str) -> Q:
+    """The order a PaymentIntent paid, or any of whose attempts used it."""
+    attempts = PaymentAttempt.objects.filter(stripe_payment_intent_id=payment_intent_id)
+    return Q(stripe_payment_intent_id=payment_intent_id) | Q(pk__in=attempts.values("order_id"))
 
 
 class PaymentAttemptInline(ReadOnlyInline):
@@ -60,7 +73,7 @@ class PaymentProblemFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = (
         "__str__",
         "organization",
@@ -84,15 +97,15 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "currency",
         "offer",
         "next_retry_on",
+        ("created_at", admin.DateFieldListFilter),
     )
-    search_fields = (
-        "invoice_number",
-        "organization__name",
-        "organization__partner_id",
-        "stripe_payment_intent_id",
-        "attempts__stripe_payment_intent_id",
-    )
-    date_hierarchy = "created_at"
+    # Free text; an invoice number, a Partner ID or a PaymentIntent is found through its index.
+    search_fields = ("organization__name",)
+    exact_searches = [
+        (INVOICE_NUMBER, exactly("invoice_number", transform=str.upper)),
+        (PARTNER_ID, exactly("organization__partner_id")),
+        (PAYMENT_INTENT, _order_of_payment_intent),
+    ]
     readonly_fields = [field.name for field in Order._meta.fields]
     inlines = [PaymentAttemptInline, RefundInline]
 
@@ -106,7 +119,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAttemptAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = (
         "__str__",
         "order",
@@ -118,18 +131,22 @@ class PaymentAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     list_select_related = ("order",)
-    list_filter = ("status", "off_session", "failure_code")
-    search_fields = (
-        "stripe_payment_intent_id",
-        "idempotency_key",
-        "order__invoice_number",
-        "order__organization__name",
+    list_filter = (
+        "status",
+        "off_session",
+        "failure_code",
+        ("created_at", admin.DateFieldListFilter),
     )
-    date_hierarchy = "created_at"
+    search_fields = ("order__organization__name",)
+    exact_searches = [
+        (PAYMENT_INTENT, exactly("stripe_payment_intent_id")),
+        (INVOICE_NUMBER, exactly("order__invoice_number", transform=str.upper)),
+        (re.compile(r"partnerportal-order-\d+-attempt-\d+"), exactly("idempotency_key")),
+    ]
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = (
         "order",
         "amount_display",
@@ -139,9 +156,8 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     list_select_related = ("order", "created_by")
-    list_filter = ("currency",)
+    list_filter = ("currency", ("created_at", admin.DateFieldListFilter))
     search_fields = ("order__invoice_number", "order__organization__name", "stripe_refund_id")
-    date_hierarchy = "created_at"
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj: Refund) -> str:
@@ -149,8 +165,12 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StripeEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = ("event_id", "type", "received_at", "processed_at", "result")
-    list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter))
-    search_fields = ("event_id", "type", "result")
-    date_hierarchy = "received_at"
+    list_filter = (
+        "type",
+        ("processed_at", admin.EmptyFieldListFilter),
+        ("received_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("type", "result")
+    exact_searches = [(re.compile(r"evt_\w+"), exactly("event_id"))]

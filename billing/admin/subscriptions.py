@@ -36,6 +36,7 @@ from billing.services.cancellations import CANCEL_PERMISSION
 from billing.services.renewals import RenewalOutcome, RenewalResult, subscription_retry_renewal
 from billing.terms import anniversaries_renewable_on
 from core import clock
+from core.admin import PARTNER_ID, LargeTableAdmin, exactly
 from core.money import format_money
 
 
@@ -117,7 +118,7 @@ class AnniversaryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(LargeTableAdmin):
     list_display = (
         "organization",
         "offer",
@@ -137,8 +138,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "cancel_at_term_end",
         "offer",
     )
-    search_fields = ("organization__name", "organization__partner_id", "offer__name")
-    date_hierarchy = "current_term_end"
+    search_fields = ("organization__name", "offer__name")
+    exact_searches = [(PARTNER_ID, exactly("organization__partner_id"))]
     readonly_fields = (
         "organization",
         "offer",
@@ -345,18 +346,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubscriptionEvent)
-class SubscriptionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = ("created_at", "subscription", "kind", "from_status", "to_status", "actor_label")
     list_select_related = ("subscription__organization", "subscription__offer")
-    list_filter = ("kind", "to_status")
-    search_fields = ("subscription__organization__name", "subscription__organization__partner_id")
-    date_hierarchy = "created_at"
+    list_filter = ("kind", "to_status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("subscription__organization__name",)
+    exact_searches = [(PARTNER_ID, exactly("subscription__organization__partner_id"))]
 
 
 @admin.register(ReminderSent)
-class ReminderSentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReminderSentAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = ("sent_at", "subscription", "term_number", "kind", "attempt", "recipients")
     list_select_related = ("subscription__organization", "subscription__offer")
-    list_filter = ("kind",)
-    search_fields = ("subscription__organization__name", "subscription__organization__partner_id")
-    date_hierarchy = "sent_at"
+    list_filter = ("kind", ("sent_at", admin.DateFieldListFilter))
+    search_fields = ("subscription__organization__name",)
+    exact_searches = [(PARTNER_ID, exactly("subscription__organization__partner_id"))]

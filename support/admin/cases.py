@@ -26,6 +26,7 @@ from billing.admin.cancellations import cancel_page
 from billing.models import LIVE_STATUSES
 from billing.services.cancellations import CANCEL_PERMISSION
 from core import clock
+from core.admin import EMAIL, PARTNER_ID, LargeTableAdmin, exactly
 from membership.models import User
 from support.admin.filters import AssigneeFilter, ResponseDueFilter, StatusFilter
 from support.admin.inlines import (
@@ -52,8 +53,6 @@ from support.services import (
     service_request_staff_message,
 )
 from support.views import attachment_response
-
-_NUMBER = re.compile(r"^\s*(?:SR-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
 
 # Buttons on the case page and actions on the list: (name, label, status to set).
 STATUS_BUTTONS = [
@@ -83,7 +82,7 @@ def _short_time(moment) -> str:
 
 
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(admin.ModelAdmin):
+class ServiceRequestAdmin(LargeTableAdmin):
     form = CaseForm
     list_display = [
         "case_number",
@@ -100,19 +99,18 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     list_display_links = ["case_number", "title"]
     list_filter = [StatusFilter, "issue_type", "severity", AssigneeFilter, ResponseDueFilter]
     list_select_related = ["organization", "assignee", "requester"]
-    search_fields = [
-        "title",
-        "organization__name",
-        "=organization__partner_id",
-        "requester__email",
-        "contact_email",
+    # Free text; a number, a Partner ID or an email address is found through its index instead.
+    search_fields = ["title", "organization__name", "requester__email", "contact_email"]
+    exact_searches = [
+        (re.compile(r"SR-?0*(\d{1,12})", re.IGNORECASE), exactly("pk", transform=int)),
+        (PARTNER_ID, exactly("organization__partner_id", "pk")),
+        (re.compile(r"0*(\d{1,12})"), exactly("pk", transform=int)),
+        (EMAIL, exactly("requester__email__iexact", "contact_email__iexact")),
     ]
     search_help_text = gettext_lazy(
         "Number (SR-0000123), title, organization, Partner ID or requester email."
     )
     ordering = ["-last_activity_at", "-id"]
-    show_full_result_count = False  # no COUNT(*) of the whole table on every page
-    list_per_page = 50
     actions = ["assign_to_me", "set_waiting_on_partner", "resolve", "close"]
     inlines = [ConversationInline, NewMessageInline, HistoryInline]
     fieldsets = [
@@ -174,13 +172,6 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return service_requests_for_staff().select_related("subscription__offer", "order")
-
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        number = _NUMBER.match(search_term)
-        if number:
-            results |= queryset.filter(pk=int(number.group(1)))
-        return results, may_have_duplicates
 
     @admin.display(description=gettext_lazy("number"), ordering="id")
     def case_number(self, case: ServiceRequest) -> str:
