@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from offers.models import Benefit, Offer, OfferPrice, TermsVersion
@@ -12,6 +16,31 @@ def offers_on_sale() -> QuerySet[Offer]:
     return Offer.objects.filter(is_active=True).prefetch_related(
         "prices", Prefetch("benefits", queryset=Benefit.objects.order_by("position", "id"))
     )
+
+
+_catalog: tuple[float, list[Offer]] | None = None
+_catalog_lock = threading.Lock()
+
+
+def catalog_on_sale() -> list[Offer]:
+    """``offers_on_sale`` as Partnership > Offers shows it: kept for ``CATALOG_CACHE_SECONDS``
+    in each process, so the page most partners open first does not read the catalog every time.
+
+    Staff change the catalog rarely; an edit shows on the page within that time. Nothing that
+    charges reads it: a checkout reads its offer and price when the order is opened.
+    """
+    global _catalog
+    ttl = settings.CATALOG_CACHE_SECONDS
+    if ttl <= 0:
+        return list(offers_on_sale())
+    now = time.monotonic()
+    with _catalog_lock:
+        if _catalog is not None and now - _catalog[0] < ttl:
+            return _catalog[1]
+    offers = list(offers_on_sale())
+    with _catalog_lock:
+        _catalog = (now, offers)
+    return offers
 
 
 def offer_price(*, offer: Offer, currency: str) -> OfferPrice | None:

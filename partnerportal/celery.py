@@ -23,13 +23,19 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.billing_cycle_run",
         "schedule": crontab(minute=5),
     },
-    # Unknown payment outcomes are settled minutes after the claim timeout, not hours.
-    "billing-reconcile": {
-        "task": "billing.tasks.billing_reconcile",
-        "schedule": float(settings.PAYMENT_RECONCILE_EVERY_SECONDS),
-    },
     "support-auto-close-hourly": {
         "task": "support.tasks.service_requests_auto_close",
         "schedule": crontab(minute=35),
     },
 }
+
+
+@app.on_after_configure.connect
+def _schedule_from_settings(sender: Celery, **kwargs) -> None:
+    """Entries whose period is a setting, added once Django's settings can be read (this module
+    is imported while they are still loading)."""
+    # Unknown payment outcomes are settled minutes after the claim timeout, not hours.
+    sender.conf.beat_schedule["billing-reconcile"] = {
+        "task": "billing.tasks.billing_reconcile",
+        "schedule": float(settings.PAYMENT_RECONCILE_EVERY_SECONDS),
+    }

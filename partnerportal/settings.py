@@ -320,6 +320,10 @@ PAYMENT_CLAIM_TIMEOUT = env.int("PAYMENT_CLAIM_TIMEOUT", default=180)
 PAYMENT_RECONCILE_EVERY_SECONDS = env.int("PAYMENT_RECONCILE_EVERY_SECONDS", default=60)
 PAYMENT_RECONCILE_ATTEMPTS = env.int("PAYMENT_RECONCILE_ATTEMPTS", default=10)
 
+# Partnership > Offers keeps the catalog this long in each process (offers.selectors); tests,
+# which change the catalog between requests, read it every time.
+CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=0 if TESTING else 30)
+
 # Business rules (docs/product.md); settings so that staff can tune them per deployment.
 RENEWAL_WINDOW_DAYS_BEFORE = 90
 RENEWAL_GRACE_DAYS = 30

@@ -22,7 +22,7 @@ from billing.terms import RenewalWindow, renewal_window, term_dates
 from core import clock
 from membership.models import Organization
 from offers.models import Offer, OfferPrice, TermsVersion
-from offers.selectors import offer_price, offers_on_sale
+from offers.selectors import catalog_on_sale, offer_price
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,11 @@ class OffersPage:
 
 
 def offers_page(*, organization: Organization) -> OffersPage:
-    """Partnership > Offers in four queries, whatever the number of offers and subscriptions."""
+    """Partnership > Offers in four queries (one once the catalog is cached: ``catalog_on_sale``),
+    whatever the number of offers and subscriptions."""
     purchased = list(subscriptions_for_organization(organization=organization))
     purchased.sort(key=lambda s: not s.is_live)  # stable: keeps the newest-first order
-    offers = list(offers_on_sale())
+    offers = catalog_on_sale()
     blockers = purchase_blockers(
         organization=organization,
         offers=offers,
