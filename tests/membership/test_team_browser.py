@@ -10,16 +10,13 @@ from playwright.sync_api import Page, expect
 
 from membership.models import Role, User
 from tests.membership.team_helpers import invitation_link
-from tests.plugins.people import PASSWORD, membership_of
+from tests.plugins.people import PASSWORD, browser_sign_in, membership_of
 
 NEW_PASSWORD = "plum-orchard-bicycle-42"
 
 
 def _sign_in(page: Page, base_url: str, email: str, password: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base_url, email, password)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import browser_sign_in
 from tests.security.test_boundaries import ROUTES, _target
 from tests.security.world import World
 
@@ -24,10 +24,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base, email)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 

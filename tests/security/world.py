@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
+from allauth.mfa.models import Authenticator
 from django.core.files.base import ContentFile
 
 from billing.models import (
@@ -59,6 +60,15 @@ class World:
             actor=self.alice,
         )
         return result.membership
+
+    @cached_property
+    def passkey(self) -> Authenticator:
+        """Alice's passkey (its data as allauth stores it; no test signs in with this one)."""
+        return Authenticator.objects.create(
+            user=self.alice,
+            type=Authenticator.Type.WEBAUTHN,
+            data={"name": "Alice's laptop", "credential": {}},
+        )
 
     @cached_property
     def card(self) -> PaymentMethod:
