@@ -167,11 +167,11 @@ def keep_a_sign_in_factor(view):
     ``MFA_REQUIRED`` (allauth refuses the same for the authenticator app, through the adapter)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, pk: int, *args, **kwargs):
-        if request.method == "POST" and _is_last_sign_in_factor(request.user, pk):
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if request.method == "POST" and _is_last_sign_in_factor(request.user, kwargs["pk"]):
             messages.error(request, str(PortalMFAAdapter.error_messages["last_factor"]))
             return HttpResponseRedirect(reverse("mfa_list_webauthn"))
-        return view(request, pk, *args, **kwargs)
+        return view(request, *args, **kwargs)
 
     return wrapped
 
