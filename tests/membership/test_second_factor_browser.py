@@ -170,7 +170,11 @@ def _age_the_check(page: Page, user: User, *, minutes: float) -> None:
     real time; moving the mark back is the honest way to be a quarter of an hour later)."""
     (cookie,) = [c for c in page.context.cookies() if c["name"] == "sessionid"]
     session = SessionStore(session_key=cookie["value"])
-    session[SESSION_KEY] = {"user": str(user.pk), "at": time.time() - minutes * 60, "method": "totp"}
+    session[SESSION_KEY] = {
+        "user": str(user.pk),
+        "at": time.time() - minutes * 60,
+        "method": "totp",
+    }
     session.save()
 
 
