@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import re
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import PARTNER_ID, LargeTableAdmin, exactly
+from core.middleware import client_ip
 from membership.models import (
     AuditEvent,
     Competency,
@@ -17,6 +23,11 @@ from membership.models import (
     RoleGrant,
     User,
 )
+from membership.second_factor import step_up_response
+from membership.selectors import second_factor_summary
+from membership.services import second_factor_reset
+
+RESET_PERMISSION = "membership.reset_second_factor"
 
 
 class MembershipInline(admin.TabularInline):
@@ -47,6 +58,59 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
     inlines = [MembershipInline]
+    change_form_template = "admin/membership/user/change_form.html"
+
+    def get_urls(self):
+        reset = path(
+            "<int:user_id>/reset-second-factor/",
+            self.admin_site.admin_view(self.reset_second_factor_view),
+            name="membership_user_reset_second_factor",
+        )
+        return [reset, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_reset_second_factor": request.user.has_perm(RESET_PERMISSION),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def reset_second_factor_view(self, request: HttpRequest, user_id: int) -> HttpResponse:
+        """A partner lost their authenticator app or passkey and their recovery codes: support
+        checks who they are (docs/sign-in.md), then resets it here. Audited, and emailed."""
+        person = get_object_or_404(User, pk=user_id)
+        if not request.user.has_perm(RESET_PERMISSION):
+            raise PermissionDenied
+        step_up = step_up_response(request)
+        if step_up is not None:
+            return step_up
+        back_url = reverse("admin:membership_user_change", args=[person.pk])
+        if request.method == "POST":
+            try:
+                second_factor_reset(user=person, actor=request.user, ip_address=client_ip(request))
+            except ValidationError as error:
+                self.message_user(request, error.messages[0], messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    gettext_now(
+                        "The second factor of %(email)s was reset and they were signed out "
+                        "everywhere. We emailed them."
+                    )
+                    % {"email": person.email},
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(back_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext_now("Reset second factor"),
+            "opts": self.model._meta,
+            "original": person,
+            "back_url": back_url,
+            "summary": second_factor_summary(user=person),
+            "organizations": Organization.objects.filter(memberships__user=person),
+        }
+        return TemplateResponse(request, "admin/membership/user/reset_second_factor.html", context)
 
 
 class RoleGrantInline(admin.TabularInline):

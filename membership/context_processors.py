@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.conf import settings
+
 from membership.permissions import Action, actions_for_roles
 
 
@@ -10,4 +12,5 @@ def portal(request) -> dict:
         "current_organization": getattr(request, "organization", None),
         "user_memberships": getattr(request, "memberships", []),
         "may": {action.value: action in allowed for action in Action},
+        "step_up_minutes": settings.MFA_STEP_UP_MINUTES,
     }

@@ -38,3 +38,13 @@ def email_added_to_organization(
             "sign_in_url": absolute_url(reverse("login")),
         },
     )
+
+
+def email_second_factor_reset(*, user: User, by_staff: bool) -> int:
+    """The person's second factor was reset: how to set up a new one, and whom to ask if it was
+    not them who asked for it."""
+    return email_send(
+        "membership_second_factor_reset",
+        recipients=[user],
+        context={"by_staff": by_staff, "sign_in_url": absolute_url(reverse("login"))},
+    )

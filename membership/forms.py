@@ -1,22 +1,112 @@
 from __future__ import annotations
 
+from allauth.account.forms import LoginForm
+from allauth.core import context
+from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
+from allauth.mfa.totp.forms import ActivateTOTPForm
+from allauth.mfa.webauthn.forms import (
+    AddWebAuthnForm,
+    AuthenticateWebAuthnForm,
+    LoginWebAuthnForm,
+    ReauthenticateWebAuthnForm,
+)
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.contrib.auth.forms import SetPasswordForm
+from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from membership.models import Organization, Role
 
 
-class SignInForm(AuthenticationForm):
-    username = forms.EmailField(
-        label=_("Email"),
-        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
-    )
-    error_messages = {
-        "invalid_login": _("The email or password is not correct."),
-        "inactive": _("This account is inactive."),
-    }
+class SignInForm(LoginForm):
+    """allauth's email and password form with the portal's labels (``ACCOUNT_FORMS``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # "webauthn": the browser may offer a passkey right in the email field (autofill).
+        self.fields["login"] = forms.EmailField(
+            label=_("Email"),
+            widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email webauthn"}),
+        )
+        # Without allauth's own "Forgot your password?" help: the page links to ours.
+        self.fields["password"] = forms.CharField(
+            label=_("Password"),
+            strip=False,
+            widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        )
+        self.order_fields(["login", "password"])
+
+
+class SecondFactorCodeMixin:
+    """The code field of the second-factor step and of the check again: labelled, pasteable,
+    offered by password managers (WCAG 2.2 3.3.8), and refused while sign-in is locked.
+
+    A wrong code is a failed sign-in (``membership.signals.second_factor_failed``); once the
+    account is locked from this address, even a right code is refused until the lock ends.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"] = forms.CharField(
+            label=_("Code from your authenticator app, or a recovery code"),
+            help_text=_(
+                "6 digits from the app (a new code every 30 seconds), or one of your 8-digit "
+                "recovery codes. You can paste it."
+            ),
+            max_length=32,
+            widget=forms.TextInput(
+                attrs={
+                    "autocomplete": "one-time-code",
+                    "inputmode": "numeric",
+                    "autofocus": True,
+                    "spellcheck": "false",
+                    "autocapitalize": "off",
+                }
+            ),
+        )
+
+    def clean_code(self) -> str:
+        request = context.request
+        credentials = {"username": self.user.email}
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            request.axes_locked_out = True  # AxesMiddleware answers with the lockout page
+            raise forms.ValidationError(_("Too many sign-in attempts. Try again later."))
+        code = "".join(str(self.cleaned_data.get("code", "")).split())
+        self.cleaned_data["code"] = code
+        return super().clean_code()
+
+
+class SecondFactorSignInForm(SecondFactorCodeMixin, AuthenticateForm):
+    pass
+
+
+class AuthenticatorAppSetupForm(ActivateTOTPForm):
+    """The first code from the app, proving it was set up with the key shown."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"] = forms.CharField(
+            label=_("Code from your authenticator app"),
+            max_length=16,
+            widget=forms.TextInput(
+                attrs={
+                    "autocomplete": "one-time-code",
+                    "inputmode": "numeric",
+                    "spellcheck": "false",
+                    "autocapitalize": "off",
+                }
+            ),
+        )
+
+    def clean_code(self) -> str:
+        self.cleaned_data["code"] = "".join(str(self.cleaned_data.get("code", "")).split())
+        return super().clean_code()
+
+
+class SecondFactorCheckForm(SecondFactorCodeMixin, ReauthenticateForm):
+    pass
 
 
 class LanguageForm(forms.Form):
@@ -100,3 +190,34 @@ class PasswordChoiceForm(SetPasswordForm):
 
 class InvitationAcceptForm(PasswordChoiceForm):
     """Choosing a password from an invitation link."""
+
+
+class PasskeyAnswerMixin:
+    """The browser's passkey answer is JSON the page posts; anything else (a forged or broken
+    post) is "could not be read", never a server error."""
+
+    def full_clean(self) -> None:
+        try:
+            super().full_clean()
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            self.cleaned_data = {}
+            self._errors = ErrorDict()
+            self.add_error(
+                "credential", _("The passkey's answer could not be read. Please try again.")
+            )
+
+
+class PasskeyAddForm(PasskeyAnswerMixin, AddWebAuthnForm):
+    pass
+
+
+class PasskeySignInForm(PasskeyAnswerMixin, AuthenticateWebAuthnForm):
+    pass
+
+
+class PasskeyCheckForm(PasskeyAnswerMixin, ReauthenticateWebAuthnForm):
+    pass
+
+
+class PasskeyPasswordlessForm(PasskeyAnswerMixin, LoginWebAuthnForm):
+    pass

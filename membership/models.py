@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -53,6 +54,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=clock.now)
+    # Raised to end every session of the person at once (their second factor was reset).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -64,6 +67,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        permissions = [("reset_second_factor", _("Can reset a person's second sign-in factor"))]
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        # Django signs each session with a hash of the password, so a new password ends the other
+        # sessions; the generation does the same for a reset second factor. Generation 0 keeps
+        # Django's own hash, so sessions from before this field stay valid.
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        key_salt = "membership.User.get_session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def __str__(self) -> str:
         return self.email
@@ -263,6 +277,9 @@ class AuditEvent(models.Model):
         CANCELLATION = "cancellation", _("Cancellation")
         REFUND = "refund", _("Refund")
         BENEFIT_ACTIVATED = "benefit_activated", _("Benefit activated")
+        SECOND_FACTOR_ADDED = "second_factor_added", _("Second factor added")
+        SECOND_FACTOR_REMOVED = "second_factor_removed", _("Second factor removed")
+        SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
@@ -285,6 +302,8 @@ class AuditEvent(models.Model):
             # The audit trail in the admin, newest first, whole or by action.
             models.Index(fields=["-created_at", "-id"], name="audit_newest_first"),
             models.Index(fields=["action", "-created_at", "-id"], name="audit_action_newest"),
+            # "Has this account signed in from this address before?" (the sign-in lockout).
+            models.Index(fields=["target", "action", "ip_address"], name="audit_sign_in_address"),
         ]
 
     def __str__(self) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.db.models import F, QuerySet
 
 from core import clock
@@ -74,6 +77,7 @@ def organizations_people_who_may(
 
 
 TEAM_AUDIT_ACTIONS = (
+    AuditEvent.Action.SECOND_FACTOR_RESET,
     AuditEvent.Action.USER_ADDED,
     AuditEvent.Action.USER_REMOVED,
     AuditEvent.Action.ROLES_CHANGED,
@@ -95,6 +99,7 @@ class TeamMember:
     invitation_expired: bool
     is_pending: bool  # has not chosen a password yet
     is_global_admin: bool
+    has_second_factor: bool
 
 
 def organization_team(*, organization: Organization) -> list[TeamMember]:
@@ -106,7 +111,9 @@ def organization_team(*, organization: Organization) -> list[TeamMember]:
         latest[invitation.user_id] = invitation
     now = clock.now()
     team = []
-    for member in organization_members(organization=organization):
+    members = list(organization_members(organization=organization))
+    with_second_factor = users_with_second_factor(user_ids=[m.user_id for m in members])
+    for member in members:
         invitation = latest.get(member.user_id)
         team.append(
             TeamMember(
@@ -116,6 +123,7 @@ def organization_team(*, organization: Organization) -> list[TeamMember]:
                 invitation_expired=invitation is not None and invitation.expires_at <= now,
                 is_pending=not member.user.has_usable_password(),
                 is_global_admin=Role.GLOBAL_ADMIN in member.role_set,
+                has_second_factor=member.user_id in with_second_factor,
             )
         )
     return team
@@ -152,3 +160,52 @@ def organization_team_changes(*, organization: Organization, limit: int = 50) ->
         )
         for event in events
     ]
+
+
+def sign_in_address_known(*, email: str, ip_address: str) -> bool:
+    """Did the account sign in with its second factor from ``ip_address`` recently
+    (``SIGN_IN_KNOWN_ADDRESS_DAYS``)? The sign-in lockout spares such an address the
+    account-wide limit (partnerportal/sign_in_limits.py)."""
+    since = clock.now() - dt.timedelta(days=settings.SIGN_IN_KNOWN_ADDRESS_DAYS)
+    return AuditEvent.objects.filter(
+        target=email.strip().lower(),
+        action=AuditEvent.Action.SIGN_IN,
+        ip_address=ip_address,
+        created_at__gte=since,
+        detail__has_key="second_factor",
+    ).exists()
+
+
+@dataclass(frozen=True)
+class SecondFactorSummary:
+    """What a person has set up, in words for the team page and the admin."""
+
+    authenticator_app: bool
+    passkeys: int
+    recovery_codes_left: int | None  # None: no recovery codes
+
+    @property
+    def enrolled(self) -> bool:
+        return self.authenticator_app or self.passkeys > 0
+
+
+def second_factor_summary(*, user: User) -> SecondFactorSummary:
+    authenticator_app, passkeys, codes_left = False, 0, None
+    for authenticator in Authenticator.objects.filter(user_id=user.pk):
+        if authenticator.type == Authenticator.Type.TOTP:
+            authenticator_app = True
+        elif authenticator.type == Authenticator.Type.WEBAUTHN:
+            passkeys += 1
+        elif authenticator.type == Authenticator.Type.RECOVERY_CODES:
+            codes_left = len(authenticator.wrap().get_unused_codes())
+    return SecondFactorSummary(authenticator_app, passkeys, codes_left)
+
+
+def users_with_second_factor(*, user_ids: Iterable[int]) -> set[int]:
+    """Which of ``user_ids`` have an authenticator app or a passkey (one query)."""
+    return set(
+        Authenticator.objects.filter(
+            user_id__in=list(user_ids),
+            type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
+        ).values_list("user_id", flat=True)
+    )

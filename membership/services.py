@@ -8,14 +8,24 @@ import secrets
 from dataclasses import dataclass
 from functools import partial
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from allauth.mfa.utils import decrypt
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from core import clock
 from core.logging import client_ip_var
-from membership.emails import email_added_to_organization, email_invitation
+from membership.emails import (
+    email_added_to_organization,
+    email_invitation,
+    email_second_factor_reset,
+)
 from membership.models import (
     AuditEvent,
     Invitation,
@@ -393,3 +403,78 @@ def organization_update_profile(
         ip_address=ip_address,
     )
     return organization
+
+
+# --- Second factor: reset by a Global admin or by staff, the lockout, the demo -----------------
+
+
+def sign_in_failures_clear(*, email: str) -> int:
+    """Forget every counted sign-in failure of the account, from every address (a completed
+    password reset proves the owner's mailbox). Returns how many attempt rows were removed."""
+    count, _rows = AccessAttempt.objects.filter(username=email.strip().lower()).delete()
+    return count
+
+
+@transaction.atomic
+def second_factor_reset(
+    *,
+    user: User,
+    actor: User,
+    organization: Organization | None = None,
+    ip_address: str | None = None,
+) -> int:
+    """Remove every second factor of ``user`` (authenticator app, passkeys, recovery codes) and
+    end all their sessions: at the next sign-in they set up a new factor. Audited in each of
+    their organizations (or ``organization`` only, when a Global admin does it) and emailed to
+    them. Returns how many authenticators were removed.
+
+    For a person who lost their phone or key and their recovery codes: nobody needs the database.
+    """
+    if user.pk == actor.pk:
+        raise ValidationError(
+            _(
+                "You cannot reset your own second factor. Use a recovery code, or ask another "
+                "Global admin or Partner Portal support."
+            ),
+            code="self",
+        )
+    removed, _rows = Authenticator.objects.filter(user_id=user.pk).delete()
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    organizations = (
+        [organization]
+        if organization is not None
+        else list(Organization.objects.filter(memberships__user=user).order_by("name"))
+    )
+    detail = {"by_staff": actor.is_staff and organization is None, "authenticators": removed}
+    for audited in organizations or [None]:
+        audit_record(
+            action=AuditEvent.Action.SECOND_FACTOR_RESET,
+            organization=audited,
+            actor=actor,
+            target=user.email,
+            detail=detail,
+            ip_address=ip_address,
+        )
+    transaction.on_commit(
+        partial(email_second_factor_reset, user=user, by_staff=detail["by_staff"])
+    )
+    return removed
+
+
+def second_factor_enroll_totp(*, user: User, secret: str) -> Authenticator:
+    """Give ``user`` an authenticator app with a known ``secret`` (base32), and recovery codes,
+    unless they have exactly those already (so that running it twice changes nothing).
+
+    Only for the demo data and tests, where everyone's code must be computable; people set up
+    their own through the second-factor pages.
+    """
+    if not Authenticator.objects.filter(
+        user_id=user.pk, type=Authenticator.Type.RECOVERY_CODES
+    ).exists():
+        RecoveryCodes.activate(user)  # as setting up the app in the pages does
+    current = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).first()
+    if current is not None:
+        if decrypt(current.data.get("secret", "")) == secret:
+            return current
+        current.delete()
+    return TOTP.activate(user, secret).instance

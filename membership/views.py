@@ -3,22 +3,38 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from membership.forms import LanguageForm, SignInForm, SwitchOrganizationForm
+from membership.forms import LanguageForm, SwitchOrganizationForm
 from membership.middleware import SESSION_ORGANIZATION_KEY
+from membership.second_factor import second_factor_enrolled
 from membership.selectors import membership_get
+from membership.services import sign_in_failures_clear
 
 
-class SignInView(auth_views.LoginView):
-    template_name = "registration/login.html"
-    authentication_form = SignInForm
-    redirect_authenticated_user = True
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset form; a completed reset also lifts the account's sign-in lockout (the reset
+    link proves the mailbox, so failures sprayed by someone else no longer keep the owner out)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        sign_in_failures_clear(email=self.user.email)
+        return response
+
+
+@require_safe
+@login_required
+def second_factor_setup(request: HttpRequest) -> HttpResponse:
+    """ "Set up your second factor": where an account without one is taken after its password."""
+    if second_factor_enrolled(request.user):
+        return redirect("mfa_index")
+    return render(request, "membership/second_factor_setup.html")
 
 
 def _safe_next(request: HttpRequest, target: str | None) -> str:

@@ -23,7 +23,12 @@ from membership.forms import (
 from membership.middleware import SESSION_ORGANIZATION_KEY
 from membership.models import Membership, Organization, Role
 from membership.permissions import Action
-from membership.selectors import organization_team, organization_team_changes
+from membership.second_factor import second_factor_required
+from membership.selectors import (
+    organization_team,
+    organization_team_changes,
+    second_factor_summary,
+)
 
 
 def _member_or_404(request: HttpRequest, membership_id: int) -> Membership:
@@ -49,6 +54,7 @@ def users(request: HttpRequest) -> HttpResponse:
 
 
 @member_required(Action.MANAGE_USERS)
+@second_factor_required
 def user_add(request: HttpRequest) -> HttpResponse:
     form = UserAddForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -78,6 +84,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
 
 
 @member_required(Action.MANAGE_USERS)
+@second_factor_required
 def user_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
     member = _member_or_404(request, membership_id)
     form = UserRolesForm(
@@ -100,11 +107,17 @@ def user_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
             # A Global admin who gave up the role can no longer see this page.
             gave_up = member.user_id == request.user.pk and Role.GLOBAL_ADMIN not in roles
             return redirect("dashboard" if gave_up else "membership:users")
-    return render(request, "membership/user_edit.html", {"member": member, "form": form})
+    context = {
+        "member": member,
+        "form": form,
+        "second_factor": second_factor_summary(user=member.user),
+    }
+    return render(request, "membership/user_edit.html", context)
 
 
 @require_POST
 @member_required(Action.MANAGE_USERS)
+@second_factor_required
 def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     member = _member_or_404(request, membership_id)
     try:
@@ -123,6 +136,7 @@ def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_POST
 @member_required(Action.MANAGE_USERS)
+@second_factor_required
 def user_resend_invitation(request: HttpRequest, membership_id: int) -> HttpResponse:
     member = _member_or_404(request, membership_id)
     try:
@@ -139,7 +153,35 @@ def user_resend_invitation(request: HttpRequest, membership_id: int) -> HttpResp
     return redirect("membership:users")
 
 
+@require_POST
+@member_required(Action.MANAGE_USERS)
+@second_factor_required
+def user_reset_second_factor(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """For a person who lost their authenticator app or passkey and their recovery codes."""
+    member = _member_or_404(request, membership_id)
+    try:
+        services.second_factor_reset(
+            user=member.user,
+            actor=request.user,
+            organization=request.organization,
+            ip_address=client_ip(request),
+        )
+    except ValidationError as error:
+        messages.error(request, _first_error(error))
+    else:
+        messages.success(
+            request,
+            _(
+                "The second factor of %(email)s was reset and they were signed out. They set up "
+                "a new one at their next sign-in; we emailed them."
+            )
+            % {"email": member.user.email},
+        )
+    return redirect("membership:user_edit", membership_id=member.pk)
+
+
 @member_required(Action.MANAGE_PROFILE)
+@second_factor_required
 def profile(request: HttpRequest) -> HttpResponse:
     # A fresh copy: a form that fails validation must not rename the organization in the top bar.
     instance = Organization.objects.get(pk=request.organization.pk)

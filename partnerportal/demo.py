@@ -18,6 +18,9 @@ from membership.services import membership_add
 from offers.models import Benefit, BenefitKind, Offer, OfferPrice, TermsVersion
 
 DEMO_PASSWORD = "partner-demo-2026"
+# Every demo account's authenticator-app key (base32), published in the README like the password:
+# any authenticator app, or pyotp.TOTP(DEMO_TOTP_SECRET).now(), gives the code.
+DEMO_TOTP_SECRET = "PARTNERPORTALDEMOSECRETTOTPCODES"
 ACTION_PACK_CODE = "action-pack"
 
 ACTION_PACK_BENEFITS = [

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "core",
     "membership",
     "offers",
@@ -91,10 +94,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "membership.middleware.UserLanguageMiddleware",
     "membership.middleware.CurrentOrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the session, the user and messages: a signed-in session without its second factor
+    # reaches only the setup, the check and sign-out (membership/second_factor.py).
+    "membership.middleware.SecondFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -163,15 +170,20 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 
-# Sign-in protection (django-axes, see partnerportal/sign_in_limits.py): failures are counted per
-# account+address, per account and per address, each with its own limit; reaching any of them
-# locks sign-in for that account or address until AXES_COOLOFF_TIME has passed without failures.
+# Sign-in protection (django-axes, see partnerportal/sign_in_limits.py and docs/sign-in.md):
+# failures — wrong passwords and wrong second-factor codes — are counted per account+address, per
+# account and per address, each with its own limit; reaching any of them locks sign-in for that
+# account or address until AXES_COOLOFF_TIME has passed without failures. The account-wide limit
+# does not lock the owner out of an address they passed the second factor from before
+# (SIGN_IN_KNOWN_ADDRESS_DAYS); a success clears only that account's failures from that address;
+# a completed password reset clears the account's failures everywhere.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # one account from one address
 SIGN_IN_LOCKOUT = [
     (("username", "ip_address"), AXES_FAILURE_LIMIT),
     (("username",), env.int("SIGN_IN_ACCOUNT_FAILURE_LIMIT", default=10)),
     (("ip_address",), env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=20)),
 ]
+SIGN_IN_KNOWN_ADDRESS_DAYS = env.int("SIGN_IN_KNOWN_ADDRESS_DAYS", default=180)
 AXES_LOCKOUT_PARAMETERS = [list(parameters) for parameters, _limit in SIGN_IN_LOCKOUT]
 AXES_HANDLER = "partnerportal.sign_in_limits.TieredLockoutHandler"
 AXES_USERNAME_CALLABLE = "partnerportal.sign_in_limits.normalized_username"
@@ -179,14 +191,64 @@ AXES_CLIENT_IP_CALLABLE = "core.middleware.client_ip"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
 # Failures during a lockout do not extend it: the page promises a definite wait.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_FORM_FIELD = "username"
+# Axes would clear every failure of the address (anyone's): the handler clears only the
+# account's own failures from that address instead.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_FORM_FIELD = "login"
 AXES_LOCKOUT_TEMPLATE = "membership/locked_out.html"
 AXES_VERBOSE = False
 # Successful sign-ins are in our own audit trail (membership.AuditEvent).
 AXES_DISABLE_ACCESS_LOG = True
 # Proxies in front of the portal that append to X-Forwarded-For (1 behind a load balancer).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Second factor (django-allauth's account and mfa apps; docs/sign-in.md). Everyone signs in with
+# email and password, then an authenticator-app code, a passkey or a one-time recovery code.
+# MFA_REQUIRED: an account without a second factor must set one up before anything else.
+MFA_REQUIRED = env.bool("MFA_REQUIRED", default=True)
+# Money and people (purchase, renew, payment methods, users and roles, the billing profile, staff
+# cancel/refund) ask for the second factor again when the last check is older than this.
+MFA_STEP_UP_MINUTES = env.int("MFA_STEP_UP_MINUTES", default=15)
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_WEBAUTHN_USER_VERIFICATION = "required"
+# WebAuthn needs https, except on loopback for development and tests (http://localhost).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING
+MFA_RECOVERY_CODE_COUNT = 10
+# Shown once, right after they are made (and downloadable then); made anew on request.
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+MFA_TOTP_ISSUER = "Partner Portal"
+# A used code is remembered (in the cache, for its window) and refused a second time.
+MFA_TOTP_TOLERANCE = 1
+MFA_ADAPTER = "membership.second_factor.PortalMFAAdapter"
+MFA_FORMS = {
+    "authenticate": "membership.forms.SecondFactorSignInForm",
+    "reauthenticate": "membership.forms.SecondFactorCheckForm",
+    "activate_totp": "membership.forms.AuthenticatorAppSetupForm",
+    "add_webauthn": "membership.forms.PasskeyAddForm",
+    "authenticate_webauthn": "membership.forms.PasskeySignInForm",
+    "reauthenticate_webauthn": "membership.forms.PasskeyCheckForm",
+    "login_webauthn": "membership.forms.PasskeyPasswordlessForm",
+}
+# Managing one's second factors is itself behind the step-up (membership.second_factor), not
+# allauth's own password re-check.
+MFA_REAUTHENTICATION_REQUIRED = False
+ACCOUNT_ADAPTER = "membership.second_factor.PortalAccountAdapter"
+ACCOUNT_FORMS = {"login": "membership.forms.SignInForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_REAUTHENTICATION_METHODS = ("mfa",)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = MFA_STEP_UP_MINUTES * 60
+# Sign-in limits are django-axes' (above), kept in the database and shown to staff; allauth's
+# cache-based limits would count a second time, per process when there is no Redis.
+ACCOUNT_RATE_LIMITS = False
+ACCOUNT_EMAIL_NOTIFICATIONS = False
+ACCOUNT_PREVENT_ENUMERATION = True
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]

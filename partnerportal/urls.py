@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from membership.urls import auth_patterns
+from membership.urls import auth_patterns, second_factor_patterns
 from partnerportal import health, views
+
+# The admin has no sign-in page of its own: staff sign in like everyone, password then second
+# factor, and come back (docs/sign-in.md). No path into /admin/ with a password alone.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     *auth_patterns,
+    path("account/security/", include(second_factor_patterns)),
     path("", include("membership.urls")),
     path("", include("billing.urls")),
     path("support/", include("support.urls")),

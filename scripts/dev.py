@@ -41,6 +41,13 @@ WEB_ADDRESS = "127.0.0.1:8000"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
+# Printed once the portal answers: the demo's second factor (README "Demo accounts").
+DEMO_SIGN_IN_HINT = (
+    "demo sign-in: password partner-demo-2026, authenticator key "
+    "PARTNERPORTALDEMOSECRETTOTPCODES — code: .venv/bin/python -c "
+    "\"import pyotp; print(pyotp.TOTP('PARTNERPORTALDEMOSECRETTOTPCODES').now())\" "
+    "(passkeys need http://localhost:8000/)"
+)
 
 COLOURS = {"localstripe": "\033[36m", "web": "\033[35m", "seed": "\033[33m", "celery": "\033[32m"}
 RESET = "\033[0m"
@@ -226,6 +233,7 @@ def run(*, seed: bool) -> int:
         started.append(celery)
 
         say(f"portal on http://{WEB_ADDRESS}/ — Ctrl-C stops everything")
+        say(DEMO_SIGN_IN_HINT)
         while not stop_requested.wait(POLL_SECONDS):
             for child in servers:
                 code = child.exit_code()

@@ -32,6 +32,7 @@ from billing.services.cancellations import (
     subscription_cancel,
 )
 from core.money import format_money
+from membership.second_factor import step_up_response
 
 # Shared with support's case page, whose template folder holds the admin's custom pages.
 CANCEL_TEMPLATE = "admin/support/subscription_cancel.html"
@@ -153,7 +154,13 @@ def cancel_page(
     extra_context: dict,
 ) -> HttpResponse | None:
     """The cancel form for ``subscription`` with its refund quote. A valid submission calls
-    ``cancel`` with the form's arguments, tells staff what happened and returns ``done()``."""
+    ``cancel`` with the form's arguments, tells staff what happened and returns ``done()``.
+
+    Every door to cancelling and refunding comes here, so the second-factor step-up is here too.
+    """
+    step_up = step_up_response(request)
+    if step_up is not None:
+        return step_up
     quote = refund_quote(subscription=subscription)
     form = SubscriptionCancelForm(data, subscription=subscription, quote=quote)
     if form.is_bound and form.is_valid():

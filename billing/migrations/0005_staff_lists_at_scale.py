@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0004_payments_in_flight'),
-        ('membership', '0003_staff_lists_at_scale'),
+        ('membership', '0004_staff_lists_at_scale'),
         ('offers', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

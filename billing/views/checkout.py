@@ -33,6 +33,7 @@ from billing.services.payment_outcomes import ChargeOutcome
 from billing.views.payment_methods import card_entry_context
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
+from membership.second_factor import second_factor_required
 from offers.selectors import terms_current
 
 PURCHASE_STEPS = [
@@ -194,6 +195,7 @@ def _order_or_404(request: HttpRequest, order_id: int) -> Order:
 
 @require_POST
 @member_required(Action.PURCHASE)
+@second_factor_required
 def order_add_card(request: HttpRequest, order_id: int) -> HttpResponse:
     """The card-entry partial posts here once Stripe.js confirmed the card's SetupIntent."""
     order = _order_or_404(request, order_id)
@@ -218,6 +220,7 @@ def order_add_card(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @require_POST
 @member_required(Action.PURCHASE)
+@second_factor_required
 def order_purchase(request: HttpRequest, order_id: int) -> HttpResponse:
     """**Purchase**. A second click, a reload or another tab gets the same order's outcome."""
     order = _order_or_404(request, order_id)

@@ -20,6 +20,7 @@ from billing.services import payment_methods as services
 from membership.access import get_for_organization_or_404, member_required
 from membership.models import Organization
 from membership.permissions import Action
+from membership.second_factor import second_factor_required
 
 
 def card_entry_context(*, organization: Organization) -> dict[str, str]:
@@ -51,6 +52,7 @@ def payment_methods(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @member_required(Action.MANAGE_PAYMENT_METHODS)
+@second_factor_required
 def payment_method_add(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     form = PaymentMethodAddForm(request.POST or None)
@@ -85,6 +87,7 @@ def payment_method_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @member_required(Action.MANAGE_PAYMENT_METHODS)
+@second_factor_required
 def payment_method_make_default(request: HttpRequest, payment_method_id: int) -> HttpResponse:
     card = _card_or_404(request, payment_method_id)
     try:
@@ -98,6 +101,7 @@ def payment_method_make_default(request: HttpRequest, payment_method_id: int) ->
 
 @require_POST
 @member_required(Action.MANAGE_PAYMENT_METHODS)
+@second_factor_required
 def payment_method_remove(request: HttpRequest, payment_method_id: int) -> HttpResponse:
     card = _card_or_404(request, payment_method_id)
     try:

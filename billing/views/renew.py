@@ -31,6 +31,7 @@ from billing.views.checkout import (
 from core.middleware import client_ip
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
+from membership.second_factor import second_factor_required
 from offers.selectors import offer_price, terms_current
 
 
@@ -102,6 +103,7 @@ def renew_terms(request: HttpRequest, subscription_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @member_required(Action.PURCHASE)
+@second_factor_required
 def renew_payment(request: HttpRequest, subscription_id: int) -> HttpResponse:
     """Step 3: payment details."""
     subscription, order = _subscription_and_order(request, subscription_id)
@@ -112,6 +114,7 @@ def renew_payment(request: HttpRequest, subscription_id: int) -> HttpResponse:
 
 @require_GET
 @member_required(Action.PURCHASE)
+@second_factor_required
 def renew_review(request: HttpRequest, subscription_id: int) -> HttpResponse:
     """Step 4: review; **Purchase** posts to ``billing:order_purchase``."""
     subscription, order = _subscription_and_order(request, subscription_id)

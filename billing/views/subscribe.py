@@ -27,6 +27,7 @@ from billing.views.checkout import (
 from core.middleware import client_ip
 from membership.access import member_required
 from membership.permissions import Action
+from membership.second_factor import second_factor_required
 from offers.models import Offer
 from offers.selectors import terms_current
 
@@ -79,6 +80,7 @@ def _offer_and_open_order(request: HttpRequest, offer_id: int) -> tuple[Offer, O
 
 @require_http_methods(["GET", "POST"])
 @member_required(Action.PURCHASE)
+@second_factor_required
 def subscribe_payment(request: HttpRequest, offer_id: int) -> HttpResponse:
     """Step 2: payment details."""
     offer, order = _offer_and_open_order(request, offer_id)
@@ -89,6 +91,7 @@ def subscribe_payment(request: HttpRequest, offer_id: int) -> HttpResponse:
 
 @require_GET
 @member_required(Action.PURCHASE)
+@second_factor_required
 def subscribe_review(request: HttpRequest, offer_id: int) -> HttpResponse:
     """Step 3: review the order; **Purchase** posts to ``billing:order_purchase``."""
     offer, order = _offer_and_open_order(request, offer_id)

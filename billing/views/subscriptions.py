@@ -27,6 +27,7 @@ from billing.services.subscriptions import subscription_turn_off_auto_renew
 from billing.views.checkout import card_entry_or_none
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
+from membership.second_factor import second_factor_required
 
 
 def _subscription_or_404(request: HttpRequest, subscription_id: int) -> Subscription:
@@ -76,6 +77,7 @@ def subscription_auto_renew_off(request: HttpRequest, subscription_id: int) -> H
 
 @require_http_methods(["GET", "POST"])
 @member_required(Action.PURCHASE)
+@second_factor_required
 def subscription_payment_method(request: HttpRequest, subscription_id: int) -> HttpResponse:
     """**Change payment method**: the card the next renewals are charged to."""
     subscription = _subscription_or_404(request, subscription_id)
@@ -109,6 +111,7 @@ def subscription_payment_method(request: HttpRequest, subscription_id: int) -> H
 
 @require_POST
 @member_required(Action.PURCHASE)
+@second_factor_required
 def subscription_add_card(request: HttpRequest, subscription_id: int) -> HttpResponse:
     """The card-entry partial posts here: save the card and charge renewals to it."""
     subscription = _subscription_or_404(request, subscription_id)

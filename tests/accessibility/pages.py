@@ -16,12 +16,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from billing.services.checkout import checkout_accept_terms, checkout_choose_card, renewal_start
 from offers.selectors import terms_current
 from support.models import IssueType
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import browser_sign_in
 from tests.security.test_boundaries import ROUTES, _target
 from tests.security.world import World
 
 # Downloads are not pages.
-NOT_PAGES = {"support:attachment"}
+NOT_PAGES = {"support:attachment", "mfa_download_recovery_codes"}
 PAGE_NAMES = sorted(
     name for name, route in ROUTES.items() if route.method == "GET" and name not in NOT_PAGES
 )
@@ -74,10 +74,8 @@ def new_context(
 
 
 def sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}{reverse('login')}")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
+    """Through the pages: email and password, then the code from the authenticator app."""
+    browser_sign_in(page, base_url, email)
     expect(page.locator("[data-testid=tier]")).to_be_visible()
 
 

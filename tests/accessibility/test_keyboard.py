@@ -25,13 +25,13 @@ from tests.billing.stripe_helpers import (
     card_save,
     succeeded_charges,
 )
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import PASSWORD, totp_code
 
 MENUS = {
     "Partnership": ["Offers", "Benefits", "Membership"],
     "Billing": ["Payment methods", "Order history"],
     "Support": ["New request", "Service requests"],
-    "Account settings": ["User management", "Organization profile"],
+    "Account settings": ["User management", "Organization profile", "Sign-in and security"],
 }
 
 
@@ -44,10 +44,15 @@ def keyboard_page(browser: Browser):
 
 def sign_in_by_keyboard(page: Page, base_url: str, email: str) -> None:
     page.goto(f"{base_url}{reverse('login')}")
-    assert has_focus(page, "#id_username")  # the email field has the focus when the page opens
+    assert has_focus(page, "#id_login")  # the email field has the focus when the page opens
     page.keyboard.type(email)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    # The second factor: the code field has the focus; the app's code, then Enter.
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    assert has_focus(page, "#id_code")
+    page.keyboard.type(totp_code(email))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 

@@ -155,7 +155,7 @@ def test_the_terms_checkbox_points_at_its_error(world, login) -> None:
 
 
 def test_sign_in_with_a_wrong_password_says_error(db, alice) -> None:
-    response = Client().post(reverse("login"), {"username": alice.email, "password": "wrong"})
+    response = Client().post(reverse("login"), {"login": alice.email, "password": "wrong"})
     page = parsed(response)
 
     assert page.title == "Error: Sign in · Partner Portal"

@@ -7,14 +7,11 @@ from playwright.sync_api import Page, expect
 
 from tests.billing.benefits_setup import load_keys
 from tests.billing.factories import make_subscription
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import browser_sign_in
 
 
 def _sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base_url, email)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 

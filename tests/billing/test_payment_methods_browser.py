@@ -18,16 +18,13 @@ from tests.billing.stripe_helpers import (
     CARD_OK,
     attached_cards,
 )
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import browser_sign_in
 
 
 @pytest.fixture
 def add_page(localstripe, live_server, transactional_db, page: Page, contoso, bea) -> Page:
     """Bea, Contoso's Billing admin, on Add a payment method, with the card element mounted."""
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(bea.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, live_server.url, bea.email)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.goto(f"{live_server.url}/billing/payment-methods/")
     page.get_by_role("link", name="Add a payment method").click()

@@ -28,7 +28,7 @@ from tests.billing.stripe_helpers import (
     card_save,
     succeeded_charges,
 )
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import browser_sign_in
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -52,10 +52,7 @@ def shot(page: Page, name: str) -> None:
 
 
 def sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}{reverse('login')}")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base_url, email)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 

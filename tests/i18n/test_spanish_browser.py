@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import re
 
-from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from tests.billing.stripe_helpers import CARD_OK, succeeded_charges
 from tests.billing.test_subscribe_browser import base_url, enter_card, shot  # noqa: F401
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import browser_sign_in
 
 
 def test_a_partner_subscribes_in_spanish(page: Page, base_url, localstripe, contoso, bob, offer):  # noqa: F811
-    page.goto(f"{base_url}{reverse('login')}")
-    page.get_by_label("Email").fill(bob.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base_url, bob.email)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     # The footer's switcher saves the preference on the account.

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pyotp
 import pytest
 from django.urls import resolve
 
 from billing.services.benefits import seat_assign
 from membership.models import Role, User
 from membership.permissions import Action
-from membership.services import membership_add, user_invite
+from membership.services import membership_add, second_factor_enroll_totp, user_invite
 from tests.billing.benefits_setup import grant_of, load_keys
 from tests.billing.factories import make_subscription
-from tests.plugins.people import PASSWORD, membership_of
+from tests.plugins.people import PASSWORD, membership_of, second_factor_checked
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,10 @@ def objects(contoso, offer, alice, bob, victor) -> dict:
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_each_role_gets_what_the_matrix_allows(client, contoso, objects, page, role):
     person = User.objects.create_user(email="tester@contoso.example", password=PASSWORD)
+    second_factor_enroll_totp(user=person, secret=pyotp.random_base32())
     membership_add(organization=contoso, user=person, roles={role} if role else set())
     client.force_login(person)
+    second_factor_checked(client, person)
     url = page.url(objects)
 
     response = getattr(client, page.method)(url, page.data or {})

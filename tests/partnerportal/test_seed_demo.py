@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pyotp
 import pytest
+from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from billing.models import Order, OrderStatus, PaymentMethod, Subscription, SubscriptionStatus
 from membership.models import Competency, Membership, Organization, Role, User
 from offers.models import Offer, TermsVersion
-from partnerportal.demo import DEMO_PASSWORD
+from partnerportal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+from tests.plugins.people import totp_secret
 
 
 @pytest.fixture
@@ -99,3 +103,25 @@ def test_it_refuses_to_run_with_debug_off(db, settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo", verbosity=0)
     assert not User.objects.exists()
+
+
+def test_every_demo_account_has_the_published_authenticator_key(seeded):
+    for user in User.objects.all():
+        assert totp_secret(user) == DEMO_TOTP_SECRET, user.email
+
+
+def test_a_demo_account_signs_in_with_the_published_key(seeded):
+    client = Client()
+    client.post("/accounts/login/", {"login": "buyer@contoso.example", "password": DEMO_PASSWORD})
+
+    client.post("/account/security/authenticate/", {"code": pyotp.TOTP(DEMO_TOTP_SECRET).now()})
+
+    assert client.get("/").status_code == 200
+
+
+def test_running_it_again_keeps_the_same_second_factors(seeded):
+    before = sorted(Authenticator.objects.values_list("pk", flat=True))
+
+    call_command("seed_demo", verbosity=0)
+
+    assert sorted(Authenticator.objects.values_list("pk", flat=True)) == before

@@ -6,7 +6,7 @@ from django.test import Client
 
 from membership.models import AuditEvent
 from membership.services import audit_record
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import client_sign_in
 
 LOGIN = "/accounts/login/"
 
@@ -16,23 +16,18 @@ def events(action: str) -> list[AuditEvent]:
 
 
 def test_it_records_a_sign_in_with_the_address(alice) -> None:
-    Client().post(
-        LOGIN,
-        {"username": alice.email, "password": PASSWORD},
-        REMOTE_ADDR="203.0.113.7",
-        HTTP_USER_AGENT="Firefox/140",
-    )
+    client_sign_in(Client(), alice, REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="Firefox/140")
 
     (event,) = events(AuditEvent.Action.SIGN_IN)
     assert (event.actor, event.actor_label, event.ip_address) == (alice, alice.email, "203.0.113.7")
-    assert event.detail == {"user_agent": "Firefox/140"}
+    assert event.detail == {"user_agent": "Firefox/140", "second_factor": "totp"}
     assert event.created_at is not None
 
 
 def test_it_records_a_failed_sign_in_without_the_password(alice) -> None:
     Client().post(
         LOGIN,
-        {"username": "ALICE@contoso.example", "password": "guess-1"},
+        {"login": "ALICE@contoso.example", "password": "guess-1"},
         REMOTE_ADDR="203.0.113.8",
     )
 
@@ -43,9 +38,7 @@ def test_it_records_a_failed_sign_in_without_the_password(alice) -> None:
 
 
 def test_it_records_a_failed_sign_in_for_an_unknown_email(db) -> None:
-    Client().post(
-        LOGIN, {"username": "ghost@example.com", "password": "x"}, REMOTE_ADDR="203.0.113.9"
-    )
+    Client().post(LOGIN, {"login": "ghost@example.com", "password": "x"}, REMOTE_ADDR="203.0.113.9")
 
     (event,) = events(AuditEvent.Action.SIGN_IN_FAILED)
     assert (event.actor, event.actor_label, event.ip_address) == (
@@ -57,7 +50,7 @@ def test_it_records_a_failed_sign_in_for_an_unknown_email(db) -> None:
 
 def test_it_marks_failures_that_hit_a_lockout(alice) -> None:
     for _ in range(5):
-        Client().post(LOGIN, {"username": alice.email, "password": "x"}, REMOTE_ADDR="203.0.113.9")
+        Client().post(LOGIN, {"login": alice.email, "password": "x"}, REMOTE_ADDR="203.0.113.9")
 
     assert [e.detail.get("locked_out", False) for e in events("sign_in_failed")] == [
         False,
@@ -70,7 +63,7 @@ def test_it_marks_failures_that_hit_a_lockout(alice) -> None:
 
 def test_it_records_a_sign_out(alice) -> None:
     client = Client()
-    client.post(LOGIN, {"username": alice.email, "password": PASSWORD}, REMOTE_ADDR="203.0.113.7")
+    client_sign_in(client, alice, REMOTE_ADDR="203.0.113.7")
 
     client.post("/accounts/logout/", REMOTE_ADDR="203.0.113.7")
 
@@ -80,9 +73,9 @@ def test_it_records_a_sign_out(alice) -> None:
 
 def test_behind_the_load_balancer_it_records_the_client_not_the_proxy(alice, settings) -> None:
     settings.TRUSTED_PROXY_COUNT = 1
-    Client().post(
-        LOGIN,
-        {"username": alice.email, "password": PASSWORD},
+    client_sign_in(
+        Client(),
+        alice,
         REMOTE_ADDR="10.0.0.2",  # the load balancer
         # The first entry is the browser's own claim (forgeable); the last one the balancer saw.
         HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.20",

@@ -393,7 +393,7 @@ def test_the_webhook_survives_any_signed_event(world: World, settings) -> None:
 # --- the signed-out forms -----------------------------------------------------------------------
 
 SIGNED_OUT_FORMS = {
-    "/accounts/login/": ("username", "password", "next"),
+    "/accounts/login/": ("login", "password", "next"),
     "/accounts/password-reset/": ("email",),
     "/account/language/": ("language", "next"),
 }

@@ -49,10 +49,10 @@ def logs():
 def test_signing_in_and_failing_logs_no_password(alice, logs) -> None:
     client = Client()
     for _ in range(5):  # up to the lockout: axes logs each failure
-        client.post("/accounts/login/", {"username": alice.email, "password": WRONG_PASSWORD})
-    Client().post("/accounts/login/", {"username": "bob@x.example", "password": PASSWORD})
+        client.post("/accounts/login/", {"login": alice.email, "password": WRONG_PASSWORD})
+    Client().post("/accounts/login/", {"login": "bob@x.example", "password": PASSWORD})
     Client().post(
-        "/accounts/login/", {"username": alice.email, "password": PASSWORD}, REMOTE_ADDR="192.0.2.9"
+        "/accounts/login/", {"login": alice.email, "password": PASSWORD}, REMOTE_ADDR="192.0.2.9"
     )
 
     assert len(logs.of("partnerportal.request")) == 7

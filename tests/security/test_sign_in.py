@@ -1,7 +1,9 @@
 """Sign-in protection: lockout with cool-off, password rules, session rotation, sign-out, reset.
 
 Addresses come from REMOTE_ADDR (no trusted proxy in tests). Time moves through axes' own clock
-(``axes.handlers.proxy.now`` stamps each attempt), never with sleeps.
+(``axes.handlers.proxy.now`` stamps each attempt), never with sleeps. A right password leads to
+the second-factor step (``password_accepted``); signing in is complete after the code
+(``client_sign_in``). The two attacks of issue 12 are reproduced at the end of the lockout part.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from django.test import Client
 from django.utils import timezone
 
 from membership.models import User
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import (
+    PASSWORD,
+    SECOND_FACTOR_URL,
+    client_sign_in,
+    totp_code,
+)
 
 LOGIN = "/accounts/login/"
 WRONG = "not-the-password"
@@ -24,7 +31,12 @@ WRONG = "not-the-password"
 
 def attempt(email: str, password: str, address: str, client: Client | None = None):
     client = client or Client()
-    return client.post(LOGIN, {"username": email, "password": password}, REMOTE_ADDR=address)
+    return client.post(LOGIN, {"login": email, "password": password}, REMOTE_ADDR=address)
+
+
+def password_accepted(response) -> bool:
+    """The password was right: on to the second factor (not signed in yet)."""
+    return response.status_code == 302 and response["Location"] == SECOND_FACTOR_URL
 
 
 def signed_in(response) -> bool:
@@ -63,7 +75,7 @@ def test_four_failures_do_not_lock(alice, axes_clock) -> None:
     for _ in range(4):
         attempt(alice.email, WRONG, "198.51.100.7")
 
-    assert signed_in(attempt(alice.email, PASSWORD, "198.51.100.7"))
+    assert password_accepted(attempt(alice.email, PASSWORD, "198.51.100.7"))
 
 
 def test_the_lockout_counts_the_email_in_any_case(alice, axes_clock) -> None:
@@ -77,7 +89,7 @@ def test_a_locked_account_does_not_lock_others_at_that_address(alice, bob, axes_
     for _ in range(5):
         attempt(alice.email, WRONG, "198.51.100.7")
 
-    assert signed_in(attempt(bob.email, PASSWORD, "198.51.100.7"))
+    assert password_accepted(attempt(bob.email, PASSWORD, "198.51.100.7"))
 
 
 def test_it_locks_an_account_attacked_from_many_addresses(alice, axes_clock) -> None:
@@ -95,7 +107,7 @@ def test_an_account_takes_its_own_limit_across_addresses(alice, axes_clock) -> N
     for n in range(limit - 1):
         attempt(alice.email, WRONG, f"203.0.113.{n // 2 + 1}")
 
-    assert signed_in(attempt(alice.email, PASSWORD, "192.0.2.50"))
+    assert password_accepted(attempt(alice.email, PASSWORD, "192.0.2.50"))
 
 
 def test_an_address_takes_its_own_limit_across_accounts(bob, axes_clock) -> None:
@@ -103,7 +115,7 @@ def test_an_address_takes_its_own_limit_across_accounts(bob, axes_clock) -> None
     for n in range(limit - 1):
         attempt(f"nobody{n}@contoso.example", WRONG, "198.51.100.99")
 
-    assert signed_in(attempt(bob.email, PASSWORD, "198.51.100.99"))
+    assert password_accepted(attempt(bob.email, PASSWORD, "198.51.100.99"))
 
 
 def test_it_locks_an_address_spraying_many_accounts(bob, axes_clock) -> None:
@@ -112,7 +124,7 @@ def test_it_locks_an_address_spraying_many_accounts(bob, axes_clock) -> None:
         attempt(f"nobody{n}@contoso.example", WRONG, "198.51.100.99")
 
     assert attempt(bob.email, PASSWORD, "198.51.100.99").status_code == 429
-    assert signed_in(attempt(bob.email, PASSWORD, "192.0.2.1"))
+    assert password_accepted(attempt(bob.email, PASSWORD, "192.0.2.1"))
 
 
 def test_it_lets_the_account_in_again_after_the_cool_off(alice, axes_clock) -> None:
@@ -123,7 +135,7 @@ def test_it_lets_the_account_in_again_after_the_cool_off(alice, axes_clock) -> N
     assert attempt(alice.email, PASSWORD, "198.51.100.7").status_code == 429
 
     axes_clock.advance(minutes=2)  # 16 minutes after the last counted failure
-    assert signed_in(attempt(alice.email, PASSWORD, "198.51.100.7"))
+    assert password_accepted(attempt(alice.email, PASSWORD, "198.51.100.7"))
 
 
 def test_failures_during_a_lockout_do_not_extend_it(alice, axes_clock) -> None:
@@ -134,18 +146,143 @@ def test_failures_during_a_lockout_do_not_extend_it(alice, axes_clock) -> None:
 
     axes_clock.advance(minutes=6)
 
-    assert signed_in(attempt(alice.email, PASSWORD, "198.51.100.7"))
+    assert password_accepted(attempt(alice.email, PASSWORD, "198.51.100.7"))
 
 
 def test_a_success_clears_earlier_failures(alice, axes_clock) -> None:
     for _ in range(4):
         attempt(alice.email, WRONG, "198.51.100.7")
-    assert signed_in(attempt(alice.email, PASSWORD, "198.51.100.7"))
+    assert signed_in(client_sign_in(Client(), alice, REMOTE_ADDR="198.51.100.7"))
 
     for _ in range(4):
         attempt(alice.email, WRONG, "198.51.100.7")
 
-    assert signed_in(attempt(alice.email, PASSWORD, "198.51.100.7"))
+    assert password_accepted(attempt(alice.email, PASSWORD, "198.51.100.7"))
+
+
+def test_the_password_alone_does_not_sign_in(alice) -> None:
+    response = attempt(alice.email, PASSWORD, "192.0.2.1")
+
+    assert password_accepted(response)
+    assert "_auth_user_id" not in response.client.session
+    assert response.client.get("/").status_code == 302
+
+
+# --- issue 12's attacks, and what lifts a lock ----------------------------------------------------
+
+
+def test_signing_in_to_ones_own_account_does_not_clear_the_victims_failures(
+    alice, bob, axes_clock
+) -> None:
+    # The attacker (bob's account, same address) guesses alice's password four times, then signs
+    # in to his own account to wipe the count, and guesses again. The count is alice's own.
+    for _ in range(4):
+        attempt(alice.email, WRONG, "198.51.100.7")
+    assert signed_in(client_sign_in(Client(), bob, REMOTE_ADDR="198.51.100.7"))
+
+    fifth = attempt(alice.email, WRONG, "198.51.100.7")
+
+    assert fifth.status_code == 429
+    assert attempt(alice.email, PASSWORD, "198.51.100.7").status_code == 429
+    # Bob's own sign-ins from there keep working: only alice is locked at that address.
+    assert password_accepted(attempt(bob.email, PASSWORD, "198.51.100.7"))
+
+
+def test_interleaved_own_sign_ins_never_give_more_than_the_limit(alice, bob, axes_clock) -> None:
+    statuses = []
+    for _round in range(3):
+        for _ in range(2):
+            statuses.append(attempt(alice.email, WRONG, "198.51.100.7").status_code)
+        client_sign_in(Client(), bob, REMOTE_ADDR="198.51.100.7")
+
+    # Guesses 1-4 are answered, the 5th locks; the 6th is refused without being tried.
+    assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_failures_from_two_addresses_do_not_lock_the_owner_out_where_she_signs_in(
+    alice, axes_clock
+) -> None:
+    assert signed_in(client_sign_in(Client(), alice, REMOTE_ADDR="192.0.2.10"))  # her office
+    for address in ("203.0.113.1", "203.0.113.2"):
+        for _ in range(5):
+            attempt(alice.email, WRONG, address)
+    assert attempt(alice.email, PASSWORD, "203.0.113.1").status_code == 429
+    assert attempt(alice.email, PASSWORD, "198.51.100.30").status_code == 429  # a new place
+
+    at_the_office = client_sign_in(Client(), alice, REMOTE_ADDR="192.0.2.10")
+
+    assert signed_in(at_the_office)
+
+
+def test_failures_from_two_addresses_do_not_lock_staff_out_of_the_admin(root, axes_clock) -> None:
+    client = Client()
+    client_sign_in(client, root, REMOTE_ADDR="192.0.2.11")
+    client.post("/accounts/logout/", REMOTE_ADDR="192.0.2.11")
+    for address in ("203.0.113.1", "203.0.113.2"):
+        for _ in range(5):
+            attempt(root.email, WRONG, address)
+
+    client.post(
+        LOGIN + "?next=/admin/",
+        {"login": root.email, "password": PASSWORD, "next": "/admin/"},
+        REMOTE_ADDR="192.0.2.11",
+    )
+    done = client.post(SECOND_FACTOR_URL, {"code": totp_code(root)}, REMOTE_ADDR="192.0.2.11")
+
+    assert done["Location"] == "/admin/"
+    assert client.get("/admin/", REMOTE_ADDR="192.0.2.11").status_code == 200
+
+
+def test_an_address_counts_as_known_only_after_the_second_factor(alice, axes_clock) -> None:
+    # The right password from an address, without the code, does not make it "hers".
+    attempt(alice.email, PASSWORD, "192.0.2.12")
+    for address in ("203.0.113.1", "203.0.113.2"):
+        for _ in range(5):
+            attempt(alice.email, WRONG, address)
+
+    assert attempt(alice.email, PASSWORD, "192.0.2.12").status_code == 429
+
+
+def test_wrong_codes_count_as_failures(alice, axes_clock) -> None:
+    client = Client()
+    assert password_accepted(attempt(alice.email, PASSWORD, "198.51.100.8", client))
+    statuses = [
+        client.post(SECOND_FACTOR_URL, {"code": "000000"}, REMOTE_ADDR="198.51.100.8").status_code
+        for _ in range(5)
+    ]
+
+    right_code = client.post(
+        SECOND_FACTOR_URL, {"code": totp_code(alice)}, REMOTE_ADDR="198.51.100.8"
+    )
+
+    assert statuses == [200, 200, 200, 200, 429]
+    assert right_code.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert attempt(alice.email, PASSWORD, "198.51.100.8").status_code == 429
+
+
+def test_a_completed_password_reset_unlocks_the_account(alice, axes_clock) -> None:
+    for address in ("203.0.113.1", "203.0.113.2"):
+        for _ in range(5):
+            attempt(alice.email, WRONG, address)
+    assert attempt(alice.email, PASSWORD, "198.51.100.40").status_code == 429
+    client = Client()
+    form_url = client.get(_reset_link(alice.email), follow=True).redirect_chain[-1][0]
+    new_password = "violet-otter-harbour-91"
+
+    client.post(form_url, {"new_password1": new_password, "new_password2": new_password})
+
+    assert password_accepted(attempt(alice.email, new_password, "198.51.100.40"))
+    assert password_accepted(attempt(alice.email, new_password, "203.0.113.1"))
+
+
+def test_asking_for_a_reset_alone_does_not_unlock(alice, axes_clock) -> None:
+    for _ in range(5):
+        attempt(alice.email, WRONG, "198.51.100.7")
+
+    _reset(alice.email)
+
+    assert attempt(alice.email, PASSWORD, "198.51.100.7").status_code == 429
 
 
 # --- sessions --------------------------------------------------------------------------------------
@@ -159,7 +296,7 @@ def test_signing_in_gives_a_new_session_key(alice) -> None:
     before.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = before.session_key
 
-    response = attempt(alice.email, PASSWORD, "192.0.2.1", client)
+    response = client_sign_in(client, alice, REMOTE_ADDR="192.0.2.1")
 
     assert signed_in(response)
     after = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -169,7 +306,7 @@ def test_signing_in_gives_a_new_session_key(alice) -> None:
 
 def test_signing_out_invalidates_the_session(alice) -> None:
     client = Client()
-    attempt(alice.email, PASSWORD, "192.0.2.1", client)
+    client_sign_in(client, alice, REMOTE_ADDR="192.0.2.1")
     old_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert client.get("/").status_code == 200
 
@@ -192,7 +329,7 @@ def test_signing_out_rejects_get(alice, login) -> None:
 
 def test_the_session_cookie_is_http_only_and_same_site(alice) -> None:
     client = Client()
-    attempt(alice.email, PASSWORD, "192.0.2.1", client)
+    client_sign_in(client, alice, REMOTE_ADDR="192.0.2.1")
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
 
     assert cookie["httponly"] is True

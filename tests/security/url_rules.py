@@ -48,6 +48,9 @@ class Rule:
         return bool(self.kwargs or self.data) and not self.shared
 
 
+# Why the sign-in and security pages take no role: they are about the signed-in person only.
+SELF = "every person manages their own second factors; objects are looked up among their own"
+
 RULES: dict[str, Rule] = {
     "dashboard": Rule(),
     # --- membership: people and the organization profile ---
@@ -61,6 +64,22 @@ RULES: dict[str, Rule] = {
     "membership:user_remove": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
     "membership:user_resend_invitation": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
     "membership:profile": Rule(),
+    "membership:user_reset_second_factor": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
+    # --- sign-in and security: one's own second factors (allauth.mfa, membership/urls.py) ---
+    "membership:second_factor_setup": Rule(role_free=SELF),
+    "mfa_index": Rule(role_free=SELF),
+    "mfa_reauthenticate": Rule(role_free=SELF),
+    "mfa_reauthenticate_webauthn": Rule(role_free=SELF),
+    "mfa_activate_totp": Rule(role_free=SELF),
+    "mfa_deactivate_totp": Rule(role_free=SELF),
+    "mfa_view_recovery_codes": Rule(role_free=SELF),
+    "mfa_generate_recovery_codes": Rule(role_free=SELF),
+    "mfa_download_recovery_codes": Rule(role_free=SELF),
+    "mfa_list_webauthn": Rule(role_free=SELF),
+    "mfa_add_webauthn": Rule(role_free=SELF),
+    # A passkey is the person's own: another person's id (even in the same organization) is 404.
+    "mfa_remove_webauthn": Rule(kwargs=lambda w: {"pk": w.passkey.pk}, role_free=SELF),
+    "mfa_edit_webauthn": Rule(kwargs=lambda w: {"pk": w.passkey.pk}, role_free=SELF),
     # --- billing: offers, subscribing, checkout ---
     "billing:offers": Rule(),
     "billing:subscribe_terms": Rule(
@@ -136,7 +155,14 @@ EXEMPT_NAMESPACES: dict[str, str] = {
 
 EXEMPT: dict[str, str] = {
     "login": "sign-in pages are for signed-out people (tests/security/test_sign_in.py)",
+    "account_login": "the same page as login, under allauth's name",
     "logout": "signing out needs no role (tests/security/test_sign_in.py)",
+    "account_logout": "the same page as logout, under allauth's name",
+    "account_inactive": "says an account is inactive; shows nothing else",
+    "mfa_authenticate": "the second step of signing in: the password step in the session is the "
+    "credential (tests/membership/test_second_factor_sign_in.py)",
+    "mfa_login_webauthn": "signing in with a passkey: the passkey is the credential "
+    "(tests/membership/test_second_factor_browser.py)",
     "password_reset": "for signed-out people (tests/security/test_sign_in.py)",
     "password_reset_done": "for signed-out people",
     "password_reset_confirm": "the signed reset token is the credential",

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
+from allauth.mfa.models import Authenticator
 from django.core.files.base import ContentFile
 
 from billing.models import (
@@ -59,6 +60,15 @@ class World:
             actor=self.alice,
         )
         return result.membership
+
+    @cached_property
+    def passkey(self) -> Authenticator:
+        """Alice's passkey (its data as allauth stores it; no test signs in with this one)."""
+        return Authenticator.objects.create(
+            user=self.alice,
+            type=Authenticator.Type.WEBAUTHN,
+            data={"name": "Alice's laptop", "credential": passkey_credential()},
+        )
 
     @cached_property
     def card(self) -> PaymentMethod:
@@ -185,3 +195,42 @@ class World:
         )
         attachment.file.save("screenshot.png", ContentFile(content))
         return attachment
+
+
+def passkey_credential(rp_id: str = "localhost") -> dict:
+    """A passkey's registration as a browser sends it (the pages that list a person's passkeys
+    read it back): a "none" attestation of a fresh P-256 key, built with python-fido2."""
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from fido2.cose import ES256
+    from fido2.utils import sha256
+    from fido2.webauthn import (
+        Aaguid,
+        AttestationObject,
+        AttestedCredentialData,
+        AuthenticatorAttestationResponse,
+        AuthenticatorData,
+        CollectedClientData,
+        RegistrationResponse,
+    )
+
+    credential_id = os.urandom(16)
+    public_key = ES256.from_cryptography_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+    authenticator_data = AuthenticatorData.create(
+        sha256(rp_id.encode()),
+        AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT,
+        0,
+        AttestedCredentialData.create(Aaguid.NONE, credential_id, public_key),
+    )
+    return dict(
+        RegistrationResponse(
+            raw_id=credential_id,
+            response=AuthenticatorAttestationResponse(
+                client_data=CollectedClientData.create(
+                    type="webauthn.create", challenge=os.urandom(16), origin=f"http://{rp_id}"
+                ),
+                attestation_object=AttestationObject.create("none", authenticator_data, {}),
+            ),
+        )
+    )

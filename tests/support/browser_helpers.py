@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.plugins.people import PASSWORD
+from tests.plugins.people import browser_sign_in
 
 
 def partner_sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, base_url, email)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
@@ -21,10 +18,9 @@ def partner_sign_out(page: Page) -> None:
 
 
 def staff_sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/admin/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    """Staff sign in like everyone (the admin's own sign-in page sends them there), then land
+    on the admin."""
+    browser_sign_in(page, base_url, email, next_url="/admin/")
     expect(page.get_by_role("heading", name="Support, billing and catalog")).to_be_visible()
 
 

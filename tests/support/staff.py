@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import importlib
 
+import pyotp
 from django.contrib.auth.models import Group, Permission
 
 from membership.models import User
+from membership.services import second_factor_enroll_totp
 from tests.plugins.people import PASSWORD
 
 GROUPS = importlib.import_module("support.migrations.0003_staff_groups").GROUPS
+_SECOND_FACTOR = importlib.import_module("support.migrations.0005_staff_may_reset_second_factors")
 
 
 def staff_group(name: str) -> Group:
     group, created = Group.objects.get_or_create(name=name)
     if created:
-        for app_label, codename in GROUPS[name]:
+        extra = [_SECOND_FACTOR.PERMISSION] if name in _SECOND_FACTOR.STAFF_GROUPS else []
+        for app_label, codename in GROUPS[name] + extra:
             group.permissions.add(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
@@ -31,5 +35,6 @@ def billing_specialist_create() -> User:
         full_name="Bill Specialist",
         is_staff=True,
     )
+    second_factor_enroll_totp(user=user, secret=pyotp.random_base32())
     user.groups.add(staff_group("Billing specialist"))
     return user

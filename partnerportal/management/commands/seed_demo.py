@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 
 from billing import stripe_gateway
 from billing.models import PaymentMethod, ProductKey
@@ -17,9 +18,17 @@ from billing.services.orders import order_open_purchase
 from billing.services.payments import order_charge
 from core import clock
 from membership.models import Organization, User
+from membership.services import second_factor_enroll_totp
 from offers.models import Benefit, Offer, TermsAcceptance
 from offers.selectors import terms_current
-from partnerportal.demo import DEMO_PASSWORD, action_pack_offer, contoso, fabrikam, user_ensure
+from partnerportal.demo import (
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    action_pack_offer,
+    contoso,
+    fabrikam,
+    user_ensure,
+)
 
 STAFF = [
     ("agent@partnerportal.example", "Sam Agent", "Support agent"),
@@ -36,15 +45,29 @@ class Command(BaseCommand):
                 "seed_demo only runs with DEBUG on: it creates accounts with a known password."
             )
         offer = action_pack_offer()
-        contoso()
+        partners = contoso()
         organization = fabrikam()
         self._staff()
+        self._second_factors(
+            User.objects.filter(
+                Q(memberships__organization__in=[partners, organization])
+                | Q(email__in=[email for email, *_ in STAFF] + ["root@partnerportal.example"])
+            ).distinct()
+        )
         self._support_articles()
         self._product_keys(offer)
         self._fabrikam_action_pack(organization, offer)
         self.stdout.write(
-            self.style.SUCCESS(f"Demo data ready. Password for every account: {DEMO_PASSWORD}")
+            self.style.SUCCESS(
+                f"Demo data ready. Password for every account: {DEMO_PASSWORD}; "
+                f"authenticator key: {DEMO_TOTP_SECRET}"
+            )
         )
+
+    def _second_factors(self, people) -> None:
+        """Every demo account signs in with the published authenticator key (README)."""
+        for user in people:
+            second_factor_enroll_totp(user=user, secret=DEMO_TOTP_SECRET)
 
     def _staff(self) -> None:
         for email, name, group_name in STAFF:

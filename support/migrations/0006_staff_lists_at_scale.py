@@ -8,8 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0005_staff_lists_at_scale'),
-        ('membership', '0003_staff_lists_at_scale'),
-        ('support', '0004_timestamps_from_the_clock'),
+        ('membership', '0004_staff_lists_at_scale'),
+        ('support', '0005_staff_may_reset_second_factors'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('membership', '0002_timestamps_from_the_clock'),
+        ('membership', '0003_second_factor'),
     ]
 
     operations = [
