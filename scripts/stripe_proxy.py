@@ -1,7 +1,7 @@
 """A loopback proxy in front of localstripe that behaves like a slow, limited, faulty Stripe.
 
     python scripts/stripe_proxy.py --upstream http://127.0.0.1:8420 [--port 0] [--port-file F]
-        [--latency-ms 0 --jitter-ms 0] [--rate 0] [--faults RULES.json] [--seed 1]
+        [--latency-ms 200 --jitter-ms 50] [--rate 0] [--faults RULES.json] [--seed 1]
 
 For benches and tests only. What it adds to every request it forwards:
 
@@ -289,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--port-file", type=Path, help="write the bound port here when ready")
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument("--latency-ms", type=float, default=200.0, help="Stripe answers in ~200 ms")
+    parser.add_argument("--jitter-ms", type=float, default=50.0)
     parser.add_argument("--rate", type=float, default=0.0, help="requests/s; 0: no limit")
     parser.add_argument("--faults", type=Path, help="a JSON list of fault rules")
     parser.add_argument("--seed", type=int, default=1, help="which objects the rules choose")
