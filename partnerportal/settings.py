@@ -370,6 +370,8 @@ STRIPE_RATE_LIMIT = env.float(
     default=1000.0 if TESTING else 25.0 if STRIPE_SECRET_KEY.startswith("sk_test") else 100.0,
 )
 STRIPE_JOBS_RATE_SHARE = env.float("STRIPE_JOBS_RATE_SHARE", default=0.95)
+# Stripe calls one billing batch makes at once (they wait on Stripe; billing.services.payments).
+STRIPE_BATCH_CONCURRENCY = env.int("STRIPE_BATCH_CONCURRENCY", default=8)
 # The jobs' token bucket (in Redis when REDIS_URL is set): one per Stripe account.
 STRIPE_JOBS_BUCKET = env.str("STRIPE_JOBS_BUCKET", default="stripe-jobs")
 

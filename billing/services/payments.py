@@ -25,12 +25,14 @@ database error on one order (a killed connection) affects that order only.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from typing import TypeVar
@@ -247,11 +249,24 @@ def orders_charge(
         return time.monotonic() - started > deadline.total_seconds()
 
     # Create: unconfirmed, so nothing is charged yet.
+    def create(order: Order) -> stripe_gateway.PaymentIntentResult | object:
+        if past_deadline():
+            return _NOT_STARTED
+        return stripe_gateway.payment_intent_create(
+            amount=order.amount,
+            currency=order.currency,
+            customer_id=order.organization.stripe_customer_id,
+            payment_method_id=order.payment_method.stripe_payment_method_id,
+            idempotency_key=order.idempotency_key,
+            metadata={"order_id": str(order.pk), "attempt": str(order.attempt_count)},
+        )
+
     created: list[tuple[Order, PaymentAttempt]] = []
     refused: list[tuple[Order, PaymentAttempt, str, str]] = []
     attempts: list[PaymentAttempt] = []
-    for order in claimed:
-        if past_deadline():
+    results = _stripe_calls([partial(create, order) for order in claimed])
+    for order, result in zip(claimed, results, strict=True):
+        if result is _NOT_STARTED:
             outcomes[order.pk] = _isolated(
                 order, partial(order_release_unstarted, order=order, claim_token=order.claim_token)
             )
@@ -263,35 +278,22 @@ def orders_charge(
             idempotency_key=order.idempotency_key,
             created_at=clock.now(),
         )
-        try:
-            intent = stripe_gateway.payment_intent_create(
-                amount=order.amount,
-                currency=order.currency,
-                customer_id=order.organization.stripe_customer_id,
-                payment_method_id=order.payment_method.stripe_payment_method_id,
-                idempotency_key=attempt.idempotency_key,
-                metadata={"order_id": str(order.pk), "attempt": str(attempt.number)},
-            )
-        except stripe_gateway.StripeUnavailable:
+        if isinstance(result, stripe_gateway.StripeUnavailable):
             # Stripe down, slow or rate limited: never confirmed, so nothing can charge it (if it
             # exists, nobody knows its id). Our side's trouble: retried at the next run.
-            refused.append(
-                (
-                    order,
-                    attempt,
-                    INTERRUPTED,
-                    _("The payment was interrupted before anything was charged."),
-                )
-            )
-        except stripe_gateway.StripeRequestError as error:
+            message = _("The payment was interrupted before anything was charged.")
+            refused.append((order, attempt, INTERRUPTED, message))
+        elif isinstance(result, stripe_gateway.StripeRequestError):
             # Stripe refused the request itself (the card gone from Stripe…): a processing error.
-            refused.append((order, attempt, PROCESSING_ERROR, str(error)))
-        except Exception as error:
-            logger.exception("creating the PaymentIntent of order %s failed", order.pk)
-            outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order, error=error)
+            refused.append((order, attempt, PROCESSING_ERROR, str(result)))
+        elif isinstance(result, Exception):
+            logger.exception(
+                "creating the PaymentIntent of order %s failed", order.pk, exc_info=result
+            )
+            outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order, error=result)
             continue
         else:
-            attempt.stripe_payment_intent_id = order.stripe_payment_intent_id = intent.id
+            attempt.stripe_payment_intent_id = order.stripe_payment_intent_id = result.id
             created.append((order, attempt))
         attempts.append(attempt)
 
@@ -305,47 +307,59 @@ def orders_charge(
         outcomes[order.pk] = _isolated(order, step)
 
     # Confirm.
-    answered: list[Payment] = []
+    to_confirm = []
     for order, attempt in created:
-        if order.pk not in recorded:
+        if order.pk in recorded:
+            to_confirm.append((order, attempt))
+        else:
             # Taken over meanwhile, or the record failed: this PaymentIntent is not on record,
             # so it is never confirmed, and nothing is charged.
             outcomes[order.pk] = _isolated(order, partial(_fenced, order))
-            continue
+
+    def confirm(attempt: PaymentAttempt) -> stripe_gateway.PaymentIntentResult | object:
         if past_deadline():
+            return _NOT_STARTED
+        return stripe_gateway.payment_intent_confirm(
+            attempt.stripe_payment_intent_id,
+            idempotency_key=attempt.idempotency_key,
+            off_session=off_session,
+        )
+
+    answered: list[Payment] = []
+    results = _stripe_calls([partial(confirm, attempt) for _order, attempt in to_confirm])
+    for (order, attempt), result in zip(to_confirm, results, strict=True):
+        if result is _NOT_STARTED:
+            # Left unconfirmed: the reconciliation cancels it once the claim is stale.
             outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order)
-            continue
-        try:
-            intent = stripe_gateway.payment_intent_confirm(
-                attempt.stripe_payment_intent_id,
-                idempotency_key=attempt.idempotency_key,
-                off_session=off_session,
-            )
-        except stripe_gateway.PaymentDeclined as declined:
+        elif isinstance(result, stripe_gateway.PaymentDeclined):
             step = partial(
                 order_close_attempt,
                 order=order,
                 attempt=attempt,
                 payment_intent_id=attempt.stripe_payment_intent_id,
-                code=declined.code,
-                message=declined.message,
-                hard=declined.code in HARD_DECLINE_CODES,
+                code=result.code,
+                message=result.message,
+                hard=result.code in HARD_DECLINE_CODES,
                 actor=actor,
             )
             outcomes[order.pk] = _isolated(order, step, attempt=attempt, actor=actor)
-        except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError) as error:
+        elif isinstance(
+            result, (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError)
+        ):
             # The confirm may have reached Stripe (a timeout), or Stripe refused it because the
             # PaymentIntent moved on (a takeover canceled it; a late confirm got there first):
             # what happened is what Stripe has now.
-            logger.warning("payment outcome unknown: %s", error, extra={"order_id": order.pk})
+            logger.warning("payment outcome unknown: %s", result, extra={"order_id": order.pk})
             outcomes[order.pk] = _isolated(
                 order, partial(_settle_unknown, order, attempt, actor), attempt=attempt
             )
-        except Exception as error:
-            logger.exception("confirming the PaymentIntent of order %s failed", order.pk)
-            outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order, error=error)
+        elif isinstance(result, Exception):
+            logger.exception(
+                "confirming the PaymentIntent of order %s failed", order.pk, exc_info=result
+            )
+            outcomes[order.pk] = ChargeOutcome(OrderStatus.PROCESSING, order, error=result)
         else:
-            answered.append((order, attempt, intent))
+            answered.append((order, attempt, result))
 
     outcomes.update(_paid_record([payment for payment in answered if payment[2].paid], actor))
     for order, attempt, intent in answered:
@@ -355,6 +369,35 @@ def orders_charge(
             )
             outcomes[order.pk] = _isolated(order, step, attempt=attempt, actor=actor)
     return outcomes
+
+
+# A Stripe call the batch did not start (past its deadline).
+_NOT_STARTED = object()
+
+
+def _stripe_calls(calls: Sequence[Callable[[], T]]) -> list[T | Exception]:
+    """Make a batch's Stripe calls, up to ``STRIPE_BATCH_CONCURRENCY`` at once, in order.
+
+    They only wait on Stripe (no database work is done in them), so a batch of 20 renewals takes
+    the time of a few calls, not of forty, and a worker thread keeps the rate limit's bucket busy
+    (bench/renewal_burst.py). Each result is the call's value, or the ``Exception`` it raised;
+    anything else (a ``SystemExit``) is raised here, as a crash would be. A single call is made
+    in this thread.
+    """
+    concurrency = min(settings.STRIPE_BATCH_CONCURRENCY, len(calls))
+    if concurrency <= 1:
+        return [_result_of(call) for call in calls]
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="stripe-call") as pool:
+        # Each call runs in a copy of this context: pacing and the log's request id go along.
+        futures = [pool.submit(contextvars.copy_context().run, _result_of, call) for call in calls]
+        return [future.result() for future in futures]
+
+
+def _result_of(call: Callable[[], T]) -> T | Exception:
+    try:
+        return call()
+    except Exception as error:
+        return error
 
 
 def _fenced(order: Order) -> ChargeOutcome:

@@ -9,6 +9,7 @@ did for that order is read back from Stripe. localstripe's records show one char
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import psycopg
 import pytest
@@ -48,15 +49,20 @@ def kill_the_connection_during_confirm(monkeypatch, *, call: int) -> list[int]:
     """After Stripe answers the ``call``-th confirm, the server drops our database connection."""
     confirm = stripe_gateway.payment_intent_confirm
     calls: list[int] = []
+    lock = threading.Lock()
     settings_dict = connection.settings_dict
+    # The batch's own connection (the confirms themselves may run in other threads).
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
 
     def confirm_then_lose_the_database(*args, **kwargs):
-        calls.append(1)
+        with lock:  # the batch may make its confirms in several threads
+            calls.append(1)
+            number = len(calls)
         try:
             return confirm(*args, **kwargs)
         finally:
-            if len(calls) == call:
-                pid = connection.connection.info.backend_pid
+            if number == call:
                 with psycopg.connect(
                     host=settings_dict["HOST"] or "127.0.0.1",
                     port=settings_dict["PORT"] or 5432,
