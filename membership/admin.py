@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from membership.forms import OrganizationAdminForm
 from membership.models import (
     AuditEvent,
     Competency,
@@ -75,6 +76,7 @@ class CompetencyInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationAdminForm
     list_display = (
         "name",
         "partner_id",
