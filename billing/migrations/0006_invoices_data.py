@@ -155,6 +155,8 @@ def invoices_issue(apps, schema_editor):
 
     # Open and unpaid orders: their total was their net price.
     Order.objects.filter(tax_treatment="").update(net_amount=F("amount"))
+    # The old numbers go first: a new number may be an old one of another order.
+    Order.objects.filter(invoice_number__isnull=False).update(invoice_number=None)
 
     rates = [
         (country, Decimal(rate), since)

@@ -69,7 +69,14 @@ def test_a_country_without_a_rate_is_a_clear_configuration_error():
 
 @pytest.mark.parametrize(
     ("net", "rate", "tax"),
-    [(1, "23", 0), (2, "23", 0), (3, "23", 1), (50, "25.5", 13), (10001, "21", 2100), (-3, "23", -1)],
+    [
+        (1, "23", 0),
+        (2, "23", 0),
+        (3, "23", 1),
+        (50, "25.5", 13),
+        (10001, "21", 2100),
+        (-3, "23", -1),
+    ],
 )
 def test_tax_is_rounded_half_up_to_the_minor_unit(net, rate, tax):
     assert tax_on(net, Decimal(rate)) == tax

@@ -42,9 +42,7 @@ class Case:
 
 
 CASES = {
-    "irish buyer": Case(
-        "IE", "EUR", "", "€440.00", "€101.20", "€541.20", 54120, "23", ""
-    ),
+    "irish buyer": Case("IE", "EUR", "", "€440.00", "€101.20", "€541.20", 54120, "23", ""),
     "spanish buyer with a VAT id": Case(
         "ES",
         "EUR",
@@ -99,7 +97,9 @@ def test_the_review_shows_the_tax_the_card_is_charged_it_and_the_invoice_says_it
     assert f"Total to be charged: {case.total}." in review
     assert case.note in review
 
-    shown = re.search(r'name="amount" value="(\d+)"', client.get(review_url(offer)).content.decode())
+    shown = re.search(
+        r'name="amount" value="(\d+)"', client.get(review_url(offer)).content.decode()
+    )
     response = client.post(
         reverse("billing:order_purchase", args=[order.pk]), {"amount": shown.group(1)}
     )

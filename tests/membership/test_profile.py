@@ -97,8 +97,14 @@ def test_it_saves_a_vat_id_checked_for_the_organizations_country(login, fabrikam
 @pytest.mark.parametrize(
     ("vat_id", "message"),
     [
-        ("ESA12345678", "ESA12345678 is not a valid VAT ID for Spain: check its letters and digits."),
-        ("IE9876543H", "This is a VAT ID of another EU country (IE). Enter the VAT ID of Spain (ES…)."),
+        (
+            "ESA12345678",
+            "ESA12345678 is not a valid VAT ID for Spain: check its letters and digits.",
+        ),
+        (
+            "IE9876543H",
+            "This is a VAT ID of another EU country (IE). Enter the VAT ID of Spain (ES…).",
+        ),
     ],
 )
 def test_a_bad_vat_id_gets_a_clear_message_and_changes_nothing(
