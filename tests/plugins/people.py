@@ -8,6 +8,8 @@ admin (the buyer), bea its Billing admin, axel its Account admin, victor has no 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -24,9 +26,30 @@ def _person(email: str, name: str, **extra) -> User:
     return User.objects.create_user(email=email, password=PASSWORD, full_name=name, **extra)
 
 
+# The EU standard VAT rates billing's data migration seeds (a transactional test's flush
+# empties the table; every test that prices an order has an offer).
+EU_STANDARD_RATES = importlib.import_module(
+    "billing.migrations.0006_invoices_data"
+).EU_STANDARD_RATES
+
+
+def tax_rates_ensure() -> None:
+    from billing.models import TaxRate
+
+    TaxRate.objects.bulk_create(
+        [
+            TaxRate(country=country, rate=Decimal(rate), valid_from=valid_from)
+            for country, rate, valid_from in EU_STANDARD_RATES
+        ],
+        ignore_conflicts=True,
+    )
+
+
 @pytest.fixture
 def offer(db) -> Offer:
-    """The Microsoft Action Pack offer with prices (US$475 / EUR 440), benefits and terms."""
+    """The Microsoft Action Pack offer with prices (US$475 / EUR 440), benefits and terms, and
+    the VAT rates its sales are taxed at."""
+    tax_rates_ensure()
     return action_pack_offer()
 
 
