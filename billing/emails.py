@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.urls import reverse
 
-from billing.models import Order, Refund, ReminderKind, Subscription
+from billing.models import Invoice, Order, Refund, ReminderKind, Subscription
 from billing.selectors.payments import payment_failure_reason
+from billing.tax import TaxQuote
 from billing.terms import grace_end, term_dates
-from core.emails import absolute_url, email_send
+from core.emails import Attachment, absolute_url, email_send
 from membership.models import User
 from offers.models import OfferPrice
 
@@ -51,13 +52,18 @@ def _context(subscription: Subscription, **extra: object) -> dict:
 
 
 def email_renewal_upcoming(
-    *, subscription: Subscription, price: OfferPrice | None, recipients: Sequence[User | str]
+    *,
+    subscription: Subscription,
+    price: OfferPrice | None,
+    recipients: Sequence[User | str],
+    tax: TaxQuote | None = None,
 ) -> int:
-    """Auto-renew on: the charge coming on the anniversary (amount, date, card, how to stop it)."""
+    """Auto-renew on: the charge coming on the anniversary (the total with its VAT, the date,
+    the card, how to stop it)."""
     return email_send(
         "billing_renewal_upcoming",
         recipients=recipients,
-        context=_context(subscription, price=price),
+        context=_context(subscription, price=price, tax=tax),
     )
 
 
@@ -102,23 +108,55 @@ def email_grace_ending(
     )
 
 
-def email_renewal_receipt(
-    *, order: Order, subscription: Subscription, recipients: Sequence[User | str]
-) -> int:
-    """The automatic renewal was charged: amount, invoice, the new term, the card."""
+def _receipt_context(order: Order, subscription: Subscription, invoice: Invoice | None) -> dict:
     starts_on, ends_on = term_dates(
         started_on=subscription.started_on, term_number=order.term_number
     )
+    return _context(
+        subscription,
+        order=order,
+        invoice=invoice,
+        term_starts_on=starts_on,
+        term_ends_on=ends_on,
+        orders_url=_url("billing:orders"),
+        invoices_url=_url("billing:invoices"),
+        invoice_url=_url("billing:invoice", invoice.pk) if invoice is not None else "",
+    )
+
+
+def email_purchase_receipt(
+    *,
+    order: Order,
+    subscription: Subscription,
+    invoice: Invoice | None,
+    attachments: Sequence[Attachment],
+    recipients: Sequence[User | str],
+) -> int:
+    """The purchase was charged: the total and its VAT, the term, the card, the invoice
+    (attached as a PDF)."""
+    return email_send(
+        "billing_purchase_receipt",
+        recipients=recipients,
+        context=_receipt_context(order, subscription, invoice),
+        attachments=attachments,
+    )
+
+
+def email_renewal_receipt(
+    *,
+    order: Order,
+    subscription: Subscription,
+    recipients: Sequence[User | str],
+    invoice: Invoice | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> int:
+    """The renewal was charged: the total and its VAT, the new term, the card, the invoice
+    (attached as a PDF)."""
     return email_send(
         "billing_renewal_receipt",
         recipients=recipients,
-        context=_context(
-            subscription,
-            order=order,
-            term_starts_on=starts_on,
-            term_ends_on=ends_on,
-            orders_url=_url("billing:orders"),
-        ),
+        context=_receipt_context(order, subscription, invoice),
+        attachments=attachments,
     )
 
 
@@ -159,12 +197,18 @@ def email_subscription_canceled(
     ends_on: dt.date,
     refund: Refund | None,
     recipients: Sequence[User | str],
+    credit_note: Invoice | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> int:
-    """Staff canceled the subscription, at once or at the end of its term, maybe with a refund."""
+    """Staff canceled the subscription, at once or at the end of its term, maybe with a refund
+    and its credit note (attached as a PDF)."""
     return email_send(
         "billing_subscription_canceled",
         recipients=recipients,
+        attachments=attachments,
         context={
+            "credit_note": credit_note,
+            "invoices_url": _url("billing:invoices"),
             "subscription": subscription,
             "offer": subscription.offer,
             "organization": subscription.organization,

@@ -87,3 +87,20 @@ class PersonEmailForm(forms.Form):
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
+
+
+class InvoiceYearForm(forms.Form):
+    """Billing > Invoices' filter: one year, or every year when empty."""
+
+    year = forms.TypedChoiceField(label=_("Year"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, years: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [("", _("All years")), *((y, str(y)) for y in years)]
+
+
+class PurchaseForm(forms.Form):
+    """**Purchase**: the total the review page showed, in minor units (optional: without it,
+    the order is charged its total as it stands)."""
+
+    amount = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)

@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from core import clock
 from core.money import format_money
-from membership.models import Currency, Organization
+from membership.models import Country, Currency, Organization
 from offers.models import Benefit, Offer, TermsAcceptance
 
 
@@ -180,6 +180,15 @@ OPEN_ORDER_STATUSES = (
 CLAIMABLE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.FAILED)
 
 
+class TaxTreatment(models.TextChoices):
+    """How VAT applies to a sale (``billing.tax`` decides; docs/invoices.md)."""
+
+    DOMESTIC = "domestic", _("VAT of the seller's country")
+    EU_DESTINATION = "eu_destination", _("VAT of the buyer's EU country")
+    REVERSE_CHARGE = "reverse_charge", _("Reverse charge")
+    OUTSIDE_EU = "outside_eu", _("Outside the scope of EU VAT")
+
+
 class Order(models.Model):
     """One term of an offer for one organization, and its payment.
 
@@ -197,7 +206,17 @@ class Order(models.Model):
     term_number = models.PositiveIntegerField(_("term"))
     term_start = models.DateField(_("term start"), null=True, blank=True)
     term_end = models.DateField(_("term end"), null=True, blank=True)
-    amount = models.PositiveIntegerField(_("amount (minor units)"))
+    # What the card is charged: ``net_amount`` (the catalog price) plus ``tax_amount``. Set
+    # together, by one statement, while nobody is charging the order (``billing.services.
+    # orders``); the exactly-once protocol compares Stripe's amount with this one.
+    amount = models.PositiveIntegerField(_("total charged (minor units)"))
+    net_amount = models.PositiveIntegerField(_("net amount (minor units)"), default=0)
+    tax_amount = models.PositiveIntegerField(_("tax (minor units)"), default=0)
+    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=0)
+    tax_treatment = models.CharField(
+        _("tax treatment"), max_length=20, choices=TaxTreatment.choices, blank=True
+    )
+    tax_country = models.CharField(_("tax country"), max_length=2, blank=True)
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     status = models.CharField(
         _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
@@ -224,6 +243,8 @@ class Order(models.Model):
     retries_stopped = models.BooleanField(_("automatic retries stopped"), default=False)
     failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
     failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
+    # A copy of the number of the order's invoice (``Invoice``), written in the transaction
+    # that issues it, so lists and searches of orders need no join.
     invoice_number = models.CharField(
         _("invoice number"), max_length=32, unique=True, null=True, blank=True
     )
@@ -394,6 +415,7 @@ class ReminderKind(models.TextChoices):
     EXPIRY_1 = "expiry_1", _("Expires tomorrow")
     GRACE_STARTED = "grace_started", _("Expired today; grace window started")
     GRACE_ENDING = "grace_ending", _("Grace window ends in 7 days")
+    PURCHASE_RECEIPT = "purchase_receipt", _("Purchase receipt")
     UPCOMING_RENEWAL = "upcoming_renewal", _("Upcoming renewal")
     CARD_EXPIRING = "card_expiring", _("Card expires before renewal")
     RENEWAL_RECEIPT = "renewal_receipt", _("Renewal receipt")
@@ -501,3 +523,214 @@ class SeatAssignment(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+# Invoices -----------------------------------------------------------------------------------
+
+
+class TaxRate(models.Model):
+    """A country's standard VAT rate from a date on; staff keep them in the admin.
+
+    The rate in force on a day is the one with the latest ``valid_from`` not after it. Invoices
+    copy the rate they applied, so changing or adding a rate never changes an issued invoice.
+    """
+
+    country = models.CharField(_("country"), max_length=2, choices=Country.choices)
+    rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    valid_from = models.DateField(_("valid from"))
+
+    class Meta:
+        verbose_name = _("VAT rate")
+        verbose_name_plural = _("VAT rates")
+        ordering = ["country", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "valid_from"], name="one_rate_per_day"),
+            models.CheckConstraint(
+                condition=Q(rate__gte=0, rate__lt=100), name="tax_rate_is_a_percentage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.rate} % from {self.valid_from}"
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+# The series' prefixes: INV-2027-000001, CN-2027-000001.
+INVOICE_PREFIXES = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
+
+
+class InvoiceSeries(models.Model):
+    """The counter of one series (a document type and a year): the last number it gave.
+
+    Numbers are taken under a lock on this row, in the transaction that issues the documents,
+    so they have no gaps and no repeats (``billing.services.invoices``).
+    """
+
+    kind = models.CharField(_("document type"), max_length=16, choices=InvoiceKind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("invoice series")
+        verbose_name_plural = _("invoice series")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="one_series_per_kind_and_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{INVOICE_PREFIXES[self.kind]}-{self.year}: {self.last_number}"
+
+
+class IssuedInvoiceIsFinal(Exception):
+    """An issued invoice or credit note is never edited: a mistake is corrected by a credit
+    note."""
+
+
+class Invoice(models.Model):
+    """An invoice or a credit note: a legal document, frozen when it is issued.
+
+    Both parties, the lines, the tax and how it was paid are copied in at issue (the seller
+    from settings, the buyer from its organization), so later changes to either never reach
+    it. Amounts are minor units, negative on a credit note. ``pdf`` holds the document's bytes
+    from its first rendering on (docs/invoices.md).
+    """
+
+    kind = models.CharField(_("document type"), max_length=16, choices=InvoiceKind.choices)
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("number in its series"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="invoices"
+    )
+    # A credit note: the invoice it corrects and the refund it documents.
+    credited_invoice = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+        verbose_name=_("corrects invoice"),
+    )
+    refund = models.OneToOneField(
+        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_note"
+    )
+    issued_at = models.DateTimeField(_("issued"))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    seller_name = models.CharField(_("seller"), max_length=200)
+    seller_address = models.TextField(_("seller address"))
+    seller_country = models.CharField(_("seller country"), max_length=2)
+    seller_vat_id = models.CharField(_("seller VAT ID"), max_length=32)
+    buyer_name = models.CharField(_("buyer"), max_length=200)
+    buyer_address = models.TextField(_("buyer address"))
+    buyer_country = models.CharField(_("buyer country"), max_length=2)
+    buyer_vat_id = models.CharField(_("buyer VAT ID"), max_length=32, blank=True)
+    buyer_partner_id = models.CharField(_("Partner ID"), max_length=7)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    net_amount = models.IntegerField(_("net amount (minor units)"))
+    tax_amount = models.IntegerField(_("tax (minor units)"))
+    total_amount = models.IntegerField(_("total (minor units)"))
+    tax_treatment = models.CharField(
+        _("tax treatment"), max_length=20, choices=TaxTreatment.choices
+    )
+    # The legal wording the treatment requires ("Reverse charge — …"), in the invoice's language.
+    tax_note = models.CharField(_("tax note"), max_length=300, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=30, blank=True)
+    card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    paid_at = models.DateTimeField(_("paid (refunded, for a credit note)"))
+    pdf = models.BinaryField(_("PDF"), null=True, editable=False)
+    pdf_sha256 = models.CharField(_("PDF SHA-256"), max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "year", "sequence"], name="one_document_per_series_number"
+            ),
+            # One invoice per paid order, and one credit note (a refund is once per order).
+            models.UniqueConstraint(fields=["order", "kind"], name="one_document_per_order"),
+            models.CheckConstraint(
+                condition=Q(total_amount=models.F("net_amount") + models.F("tax_amount")),
+                name="invoice_total_is_net_plus_tax",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind="invoice",
+                        credited_invoice__isnull=True,
+                        refund__isnull=True,
+                        total_amount__gte=0,
+                    )
+                    | Q(
+                        kind="credit_note",
+                        credited_invoice__isnull=False,
+                        refund__isnull=False,
+                        total_amount__lte=0,
+                    )
+                ),
+                name="credit_notes_correct_an_invoice",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "-issued_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise IssuedInvoiceIsFinal(f"{self.number} is issued; issue a credit note instead.")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == InvoiceKind.CREDIT_NOTE
+
+    @property
+    def filename(self) -> str:
+        return f"{self.number}.pdf"
+
+
+class InvoiceLine(models.Model):
+    """What was sold (or credited), as the document prints it, in the invoice's language."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(_("position"), default=1)
+    description = models.CharField(_("description"), max_length=300)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    term_start = models.DateField(_("term start"), null=True, blank=True)
+    term_end = models.DateField(_("term end"), null=True, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    net_amount = models.IntegerField(_("net amount (minor units)"))
+    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "position"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class InvoiceTaxLine(models.Model):
+    """The tax of a document per rate: the taxable base, the rate and the tax (art. 226 (8)
+    to (10) of the VAT Directive)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="tax_lines")
+    rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    taxable_amount = models.IntegerField(_("taxable base (minor units)"))
+    tax_amount = models.IntegerField(_("tax (minor units)"))
+
+    class Meta:
+        verbose_name = _("tax line")
+        verbose_name_plural = _("tax lines")
+        ordering = ["invoice", "-rate"]
+
+    def __str__(self) -> str:
+        return f"{self.rate} %"

@@ -4,6 +4,7 @@ from django.urls import path
 
 from billing.views import benefits as benefit_views
 from billing.views import checkout as checkout_views
+from billing.views import invoices as invoice_views
 from billing.views import membership as membership_views
 from billing.views import offers as offer_views
 from billing.views import orders as order_views
@@ -158,6 +159,12 @@ urlpatterns = [
         name="payment_method_remove",
     ),
     path("billing/orders/", order_views.orders, name="orders"),
-    path("billing/orders/<int:order_id>/invoice/", order_views.invoice, name="invoice"),
+    path("billing/invoices/", invoice_views.invoices, name="invoices"),
+    path("billing/invoices/<int:invoice_id>/", invoice_views.invoice, name="invoice"),
+    path(
+        "billing/invoices/<int:invoice_id>/pdf/",
+        invoice_views.invoice_pdf_download,
+        name="invoice_pdf",
+    ),
     path("stripe/webhook/", webhook_views.stripe_webhook, name="stripe_webhook"),
 ]

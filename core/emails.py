@@ -37,13 +37,25 @@ def email_render(name: str, context: dict, *, language: str) -> tuple[str, str, 
     return subject, text, html
 
 
-def email_send(name: str, *, recipients: Iterable[Person | str], context: dict) -> int:
+# A file sent with an email: (file name, content, MIME type).
+Attachment = tuple[str, bytes, str]
+
+
+def email_send(
+    name: str,
+    *,
+    recipients: Iterable[Person | str],
+    context: dict,
+    attachments: Iterable[Attachment] = (),
+) -> int:
     """Send email ``name`` to each recipient separately, in that person's language.
 
     A recipient is a person (their saved language, else the site default; the templates get
-    them as ``recipient``) or a bare address (the site default language). Returns how many
-    messages were sent.
+    them as ``recipient``) or a bare address (the site default language). ``attachments`` go
+    with every message as they are (an invoice's PDF is in the invoice's language, whoever
+    reads the email). Returns how many messages were sent.
     """
+    attachments = list(attachments)
     sent = 0
     for recipient in recipients:
         if isinstance(recipient, str):
@@ -55,5 +67,7 @@ def email_send(name: str, *, recipients: Iterable[Person | str], context: dict) 
         subject, text, html = email_render(name, {**context, **personal}, language=language)
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
         message.attach_alternative(html, "text/html")
+        for filename, content, mimetype in attachments:
+            message.attach(filename, content, mimetype)
         sent += message.send()
     return sent

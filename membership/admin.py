@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import PARTNER_ID, LargeTableAdmin, exactly
 from core.middleware import client_ip
+from membership.forms import OrganizationAdminForm
 from membership.models import (
     AuditEvent,
     Competency,
@@ -142,6 +143,7 @@ class CompetencyInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationAdminForm
     list_display = (
         "name",
         "partner_id",

@@ -18,6 +18,22 @@ from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from membership.models import Organization, Role
+from membership.vat_ids import vat_id_check_online, vat_id_clean
+
+
+class OrganizationAdminForm(forms.ModelForm):
+    """Staff set the country too: the VAT id is checked against the country chosen. (The
+    admin builds the form's fields from the model.)"""
+
+    def clean(self):
+        cleaned = super().clean()
+        country, vat_id = cleaned.get("country"), cleaned.get("vat_id")
+        if country and vat_id:
+            try:
+                cleaned["vat_id"] = vat_id_clean(country=country, vat_id=vat_id)
+            except forms.ValidationError as error:
+                self.add_error("vat_id", error)
+        return cleaned
 
 
 class SignInForm(LoginForm):
@@ -162,13 +178,25 @@ class OrganizationProfileForm(forms.ModelForm):
             "city",
             "region",
             "vat_id",
+            "invoice_language",
             "contact_email",
             "contact_phone",
         ]
+        help_texts = {
+            "vat_id": _(
+                "Printed on your invoices. In the EU, a valid VAT ID of another country than "
+                "ours means no VAT is charged (reverse charge)."
+            ),
+        }
 
     def clean_vat_id(self) -> str:
-        # VAT IDs are printed on invoices; spaces and dots people paste in are not part of them.
-        return "".join(ch for ch in self.cleaned_data["vat_id"] if ch.isalnum()).upper()
+        # The VAT id decides the tax on invoices: checked for the organization's country
+        # (which the partner cannot change) and kept in its compact form, ESA12345674.
+        country = self.instance.country
+        vat_id = vat_id_clean(country=country, vat_id=self.cleaned_data["vat_id"])
+        if vat_id != self.instance.vat_id:
+            vat_id_check_online(country=country, vat_id=vat_id)
+        return vat_id
 
     def clean_contact_email(self) -> str:
         return self.cleaned_data["contact_email"].strip().lower()

@@ -90,12 +90,39 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Country(models.TextChoices):
-    US = "US", _("United States")
-    ES = "ES", _("Spain")
-    GB = "GB", _("United Kingdom")
-    DE = "DE", _("Germany")
+    """Where organizations are established: the 27 EU member states (whose VAT rules invoices
+    follow, ``billing.tax``) and the other countries partners come from."""
+
+    AT = "AT", _("Austria")
+    BE = "BE", _("Belgium")
+    BG = "BG", _("Bulgaria")
+    HR = "HR", _("Croatia")
+    CY = "CY", _("Cyprus")
+    CZ = "CZ", _("Czechia")
+    DK = "DK", _("Denmark")
+    EE = "EE", _("Estonia")
+    FI = "FI", _("Finland")
     FR = "FR", _("France")
+    DE = "DE", _("Germany")
+    GR = "GR", _("Greece")
+    HU = "HU", _("Hungary")
+    IE = "IE", _("Ireland")
+    IT = "IT", _("Italy")
+    LV = "LV", _("Latvia")
+    LT = "LT", _("Lithuania")
+    LU = "LU", _("Luxembourg")
+    MT = "MT", _("Malta")
     MX = "MX", _("Mexico")
+    NL = "NL", _("Netherlands")
+    PL = "PL", _("Poland")
+    PT = "PT", _("Portugal")
+    RO = "RO", _("Romania")
+    SK = "SK", _("Slovakia")
+    SI = "SI", _("Slovenia")
+    ES = "ES", _("Spain")
+    SE = "SE", _("Sweden")
+    GB = "GB", _("United Kingdom")
+    US = "US", _("United States")
 
 
 class Currency(models.TextChoices):
@@ -121,6 +148,13 @@ class Organization(models.Model):
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     region = models.CharField(_("state or province"), max_length=100, blank=True)
     vat_id = models.CharField(_("VAT ID"), max_length=32, blank=True)
+    invoice_language = models.CharField(
+        _("invoice language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("The language of the organization's invoices and credit notes."),
+    )
     contact_email = models.EmailField(_("contact email"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     network_member_since = models.DateField(_("network member since"), null=True, blank=True)

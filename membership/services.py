@@ -35,6 +35,7 @@ from membership.models import (
     RoleGrant,
     User,
 )
+from membership.vat_ids import vat_id_clean
 
 
 def audit_record(
@@ -371,6 +372,7 @@ PROFILE_FIELDS = (
     "postal_code",
     "region",
     "vat_id",
+    "invoice_language",
     "contact_email",
     "contact_phone",
 )
@@ -380,9 +382,16 @@ PROFILE_FIELDS = (
 def organization_update_profile(
     *, organization: Organization, changes: dict, actor: User, ip_address: str | None = None
 ) -> Organization:
-    """Update the profile (name, invoice address, VAT ID, contact). Partner ID, country and
-    currency are not the partner's to change: they decide prices and invoices."""
+    """Update the profile (name, invoice address, VAT ID, invoice language, contact). Partner
+    ID, country and currency are not the partner's to change: they decide prices and invoices.
+    Invoices already issued keep the details they were issued with."""
     organization = _organization_lock(organization)
+    if "vat_id" in changes:
+        # However the change comes in, a VAT id that does not pass for the country is refused.
+        changes = {
+            **changes,
+            "vat_id": vat_id_clean(country=organization.country, vat_id=changes["vat_id"]),
+        }
     changed = {
         field: {"before": getattr(organization, field), "after": changes[field]}
         for field in PROFILE_FIELDS

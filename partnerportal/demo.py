@@ -232,7 +232,8 @@ def fabrikam() -> Organization:
         address_line1="Calle de Alcalá 1",
         city="Madrid",
         postal_code="28014",
-        vat_id="ESA12345678",
+        vat_id="ESA12345674",
+        invoice_language="es",
         contact_email="admin@fabrikam.example",
         people=[
             ("admin@fabrikam.example", "Fernanda Admin", {Role.GLOBAL_ADMIN}),

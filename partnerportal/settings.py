@@ -410,11 +410,18 @@ SUPPORT_ATTACHMENT_TYPES = (
     "text/csv",
 )
 INVITATION_VALID_DAYS = 7
-# The seller printed on invoices (billing/views/orders.py).
-SELLER_NAME = env.str("SELLER_NAME", default="Partner Portal")
+# The seller, frozen onto every invoice when it is issued (docs/invoices.md). It must be
+# established in the EU: its country decides the VAT rules (billing/services/tax.py).
+SELLER_NAME = env.str("SELLER_NAME", default="Partner Portal Ireland Limited")
 SELLER_ADDRESS = env.str(
-    "SELLER_ADDRESS", default="One Microsoft Way\nRedmond, WA 98052\nUnited States", multiline=True
+    "SELLER_ADDRESS", default="1 Grand Canal Quay\nDublin 2, D02 X576\nIreland", multiline=True
 )
+SELLER_COUNTRY = env.str("SELLER_COUNTRY", default="IE")
+SELLER_VAT_ID = env.str("SELLER_VAT_ID", default="IE9876543H")
+# The online VAT id check against the EU's VIES service (membership/vat_ids.py); off by
+# default: format and check digits are checked offline. It needs a SOAP client (zeep).
+VAT_ID_VIES_CHECK = env.bool("VAT_ID_VIES_CHECK", default=False)
+VAT_ID_VIES_TIMEOUT_SECONDS = env.int("VAT_ID_VIES_TIMEOUT_SECONDS", default=10)
 
 # Security headers and cookies; production values are enforced when DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True
@@ -460,6 +467,9 @@ LOGGING = {
         "celery": {"level": "INFO"},
         # The Stripe SDK logs every request at INFO; our own lines say what matters.
         "stripe": {"level": "WARNING"},
+        # WeasyPrint logs each step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

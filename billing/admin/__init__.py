@@ -4,11 +4,13 @@ Money records (orders, payment attempts, refunds, Stripe events, reminders sent)
 they change only through services. ``subscriptions``: a subscription's page with its history and
 renewal attempts, "Retry renewal charge"; ``cancellations``: cancelling one (also from a support
 case); ``orders``: orders, payment attempts, refunds, Stripe events; ``payment_methods``: cards;
-``benefits``: grants, seats and product keys ("Load keys").
+``benefits``: grants, seats and product keys ("Load keys"); ``invoices``: invoices, credit notes
+(read-only, their PDFs, "Export CSV") and VAT rates.
 """
 
 from billing.admin import (  # noqa: F401 (registers the ModelAdmins)
     benefits,
+    invoices,
     orders,
     payment_methods,
     subscriptions,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from billing.models import OPEN_ORDER_STATUSES, Order, OrderKind, PaymentMethod, Subscription
+from billing.selectors.invoices import order_documents
 from billing.selectors.payment_methods import payment_methods_for_organization
 from billing.selectors.subscriptions import (
     purchase_blockers,
@@ -76,7 +77,7 @@ def purchase_order_open(*, organization: Organization, offer: Offer) -> Order | 
             kind=OrderKind.PURCHASE,
             status__in=OPEN_ORDER_STATUSES,
         )
-        .select_related("offer", "payment_method", "terms_acceptance__terms")
+        .select_related("offer", "organization", "payment_method", "terms_acceptance__terms")
         .first()
     )
 
@@ -89,7 +90,7 @@ def renewal_order_open(*, subscription: Subscription) -> Order | None:
             kind=OrderKind.RENEWAL,
             term_number=subscription.term_number + 1,
         )
-        .select_related("offer", "payment_method", "terms_acceptance__terms")
+        .select_related("offer", "organization", "payment_method", "terms_acceptance__terms")
         .first()
     )
 
@@ -172,7 +173,9 @@ def subscription_orders(*, subscription: Subscription) -> list[Order]:
     term dates of its own (a renewal order is opened before its term is known to be paid).
     """
     orders = list(
-        Order.objects.filter(subscription=subscription).order_by("-term_number", "-created_at")
+        Order.objects.filter(subscription=subscription)
+        .prefetch_related(order_documents())
+        .order_by("-term_number", "-created_at")
     )
     for order in orders:
         if order.term_start and order.term_end:

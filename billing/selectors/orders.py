@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from billing.models import Order, OrderStatus
+from billing.selectors.invoices import order_documents
 from membership.models import Organization
 
 INVOICED_STATUSES = (OrderStatus.PAID, OrderStatus.REFUNDED)
@@ -20,6 +21,7 @@ def order_history(*, organization: Organization) -> QuerySet[Order]:
         Order.objects.filter(organization=organization)
         .exclude(Q(status=OrderStatus.PENDING) & Q(attempt_count=0))
         .select_related("offer")
+        .prefetch_related(order_documents())
         .order_by("-created_at", "-id")
     )
 

@@ -30,6 +30,7 @@ from billing import emails, stripe_gateway
 from billing.models import (
     CLAIMABLE_ORDER_STATUSES,
     LIVE_STATUSES,
+    Invoice,
     Order,
     OrderKind,
     OrderStatus,
@@ -42,7 +43,10 @@ from billing.selectors.cancellations import (
     subscription_cancel_blocker,
     subscriptions_due_to_end,
 )
+from billing.selectors.invoices import invoices_for_rendering
 from billing.services.benefits import benefits_revoke
+from billing.services.invoice_pdfs import invoice_pdf
+from billing.services.invoices import credit_note_issue
 from billing.services.subscriptions import subscription_record_event
 from core import clock
 from core.money import format_money
@@ -66,6 +70,7 @@ class CancellationOutcome:
     ends_on: dt.date
     refund: Refund | None
     changed: bool  # False when an identical request (a double click) got there first
+    credit_note: Invoice | None = None  # the refund's, issued with it
 
 
 def refund_idempotency_key(refund: Refund) -> str:
@@ -190,6 +195,7 @@ def _apply(
     )
     now = clock.now()
     previous = subscription.status
+    credit_note = None
     if refund is not None and stripe_refund is not None:
         Refund.objects.filter(pk=refund.pk).update(stripe_refund_id=stripe_refund["id"])
         refund.stripe_refund_id = stripe_refund["id"]
@@ -199,20 +205,31 @@ def _apply(
             order.status = OrderStatus.REFUNDED
         order.updated_at = now
         order.save(update_fields=["refunded_amount", "status", "updated_at"])
+        # The refund's credit note, in the transaction that records the refund: one per
+        # refund (and a refund is once per order), numbered in its own series.
+        credit_note = credit_note_issue(refund=refund, issued_at=now)
         money = format_money(refund.amount, refund.currency, "en")
         subscription_record_event(
             subscription=subscription,
             kind="refunded",
             from_status=previous,
             actor=actor,
-            note=f"Refunded {money} of {order} (Stripe {stripe_refund['id']}). {reason}".strip(),
+            note=(
+                f"Refunded {money} of {order} (Stripe {stripe_refund['id']}); credit note "
+                f"{credit_note or 'not issued: the order has no invoice'}. {reason}"
+            ).strip(),
         )
         audit_record(
             action=AuditEvent.Action.REFUND,
             organization=subscription.organization,
             actor=actor,
             target=str(order),
-            detail={"amount": refund.amount, "currency": refund.currency, "refund": refund.pk},
+            detail={
+                "amount": refund.amount,
+                "currency": refund.currency,
+                "refund": refund.pk,
+                "credit_note": str(credit_note or ""),
+            },
         )
     # A job, or a double click without a refund, may have got here first: keep what it decided.
     already = subscription.status not in LIVE_STATUSES or (
@@ -258,6 +275,7 @@ def _apply(
         ends_on=ends_on,
         refund=refund,
         changed=not already or refund is not None,
+        credit_note=credit_note,
     )
 
 
@@ -308,15 +326,32 @@ def subscription_cancel(
         ]
     }
     transaction.on_commit(
-        lambda: emails.email_subscription_canceled(
-            subscription=outcome.subscription,
-            at_term_end=outcome.at_term_end,
-            ends_on=outcome.ends_on,
-            refund=outcome.refund,
-            recipients=list(recipients.values()),
-        )
+        lambda: _cancellation_email(outcome=outcome, recipients=list(recipients.values()))
     )
     return outcome
+
+
+def _cancellation_email(*, outcome: CancellationOutcome, recipients: list[User]) -> int:
+    """The cancellation email, with the refund's credit note attached."""
+    attachments = []
+    credit_note = outcome.credit_note
+    if credit_note is not None:
+        credit_note = invoices_for_rendering().get(pk=credit_note.pk)
+        try:
+            attachments = [(credit_note.filename, invoice_pdf(credit_note), "application/pdf")]
+        except Exception:
+            # The refund is done and on record: the email goes without the PDF, which the
+            # partner downloads in Billing > Invoices.
+            logger.exception("rendering credit note %s failed", credit_note.number)
+    return emails.email_subscription_canceled(
+        subscription=outcome.subscription,
+        at_term_end=outcome.at_term_end,
+        ends_on=outcome.ends_on,
+        refund=outcome.refund,
+        recipients=recipients,
+        credit_note=credit_note,
+        attachments=attachments,
+    )
 
 
 def subscriptions_end_scheduled_cancellations(*, today: dt.date | None = None) -> int:

@@ -25,6 +25,7 @@ from billing.selectors.subscriptions import purchase_blocker, renewal_blocker
 from billing.services.orders import (
     order_change_card,
     order_open_purchase,
+    orders_reprice,
     renewal_order_for_next_term,
 )
 from billing.services.payment_methods import payment_method_save
@@ -32,6 +33,7 @@ from billing.services.payment_outcomes import ChargeOutcome, PaymentSetupError
 from billing.services.payments import order_charge
 from billing.services.reconciliation import order_settle_from_stripe
 from core import clock
+from core.money import format_money
 from membership.models import Organization, User
 from offers.models import Offer, TermsAcceptance, TermsVersion
 from offers.selectors import terms_current
@@ -132,14 +134,26 @@ def checkout_add_card(*, order: Order, setup_intent_id: str, actor: User) -> Ord
     return checkout_choose_card(order=order, payment_method=card, actor=actor)
 
 
-def checkout_pay(*, order: Order, actor: User) -> ChargeOutcome:
+def checkout_pay(*, order: Order, actor: User, expected_amount: int | None = None) -> ChargeOutcome:
     """**Purchase**: charge the order's card now, once, however many times this is called.
 
     An order that is already paid, being charged or waiting for 3-D Secure is reported as it is;
-    only a pending or failed order is checked again and charged.
+    only a pending or failed order is checked again and charged: for its net price plus the tax
+    of the billing profile as it stands now (``orders_reprice``). ``expected_amount`` is the
+    total the review page showed: if the tax changed since (a new VAT id, a new rate), nothing
+    is charged and the page shows the new total.
     """
     if order.status in CLAIMABLE_ORDER_STATUSES:
         _ensure_ready_to_pay(order)
+        orders_reprice(orders=[order])
+        if expected_amount is not None and expected_amount != order.amount:
+            raise ValidationError(
+                _(
+                    "The total changed to %(amount)s since you reviewed the order (the VAT of "
+                    "your billing profile changed). Check it and purchase again."
+                )
+                % {"amount": format_money(order.amount, order.currency)}
+            )
     try:
         return order_charge(order=order, off_session=False, actor=actor)
     except PaymentSetupError as error:

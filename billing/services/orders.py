@@ -20,6 +20,7 @@ from billing.models import (
     Subscription,
 )
 from billing.services.payment_outcomes import PaymentSetupError
+from billing.tax import Rates, order_net_amount, organization_tax_quote, tax_rates_in_force
 from core import clock
 from membership.models import Organization, User
 from offers.models import Offer, OfferPrice, TermsAcceptance
@@ -52,6 +53,7 @@ def order_open_purchase(
     price = offer_price(offer=offer, currency=organization.currency)
     if price is None:
         raise PaymentSetupError(_("This offer is not sold in your organization's currency."))
+    quote = organization_tax_quote(organization=organization, net=price.amount)
     updates: dict = {"placed_by": placed_by}
     if terms_acceptance is not None:
         updates["terms_acceptance"] = terms_acceptance
@@ -71,7 +73,7 @@ def order_open_purchase(
         if order is not None:
             # Price and card only change while nobody is charging the order.
             Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES).update(
-                amount=price.amount, currency=price.currency, updated_at=clock.now(), **updates
+                currency=price.currency, updated_at=clock.now(), **quote.order_fields, **updates
             )
             order.refresh_from_db()
             return order
@@ -82,8 +84,8 @@ def order_open_purchase(
                     offer=offer,
                     kind=OrderKind.PURCHASE,
                     term_number=1,
-                    amount=price.amount,
                     currency=price.currency,
+                    **quote.order_fields,
                     **updates,
                 )
         except IntegrityError:
@@ -122,11 +124,14 @@ def renewal_orders_for_next_terms(
     """``renewal_order_for_next_term`` for many subscriptions: by subscription id.
 
     Missing orders are inserted at the offer's current price in the organization's currency
-    (``organization`` and ``offer`` loaded), in one statement that leaves alone any row another
-    caller inserted first (the unique constraint decides); then every order is read in one
-    query. A subscription whose offer is not sold in its currency gets no order.
+    (``organization`` and ``offer`` loaded) with the tax of the organization's billing profile,
+    in one statement that leaves alone any row another caller inserted first (the unique
+    constraint decides); then every order is read in one query, and those nobody is charging
+    are brought up to date with the billing profile (``orders_reprice``). A subscription whose
+    offer is not sold in its currency gets no order.
     """
     prices: dict[tuple[int, str], OfferPrice | None] = {}
+    rates = tax_rates_in_force()
     missing = []
     for subscription in subscriptions:
         key = (subscription.offer_id, subscription.organization.currency)
@@ -142,9 +147,11 @@ def renewal_orders_for_next_terms(
                 term_number=subscription.term_number + 1,
                 organization_id=subscription.organization_id,
                 offer_id=subscription.offer_id,
-                amount=price.amount,
                 currency=price.currency,
                 placed_by=placed_by,
+                **organization_tax_quote(
+                    organization=subscription.organization, net=price.amount, rates=rates
+                ).order_fields,
                 **_card_snapshot(payment_method or subscription.payment_method),
             )
         )
@@ -160,7 +167,42 @@ def renewal_orders_for_next_terms(
     ).select_related("payment_method"):
         if (order.subscription_id, order.term_number) in wanted:
             orders[order.subscription_id] = order
+    organizations = {subscription.pk: subscription.organization for subscription in subscriptions}
+    for order in orders.values():
+        order.organization = organizations[order.subscription_id]  # loaded: spare the queries
+    orders_reprice(orders=list(orders.values()), rates=rates)
     return orders
+
+
+def orders_reprice(*, orders: Sequence[Order], rates: Rates | None = None) -> list[Order]:
+    """Bring the tax of orders nobody is charging up to date with their organization's billing
+    profile and today's rates; returns the orders whose total changed.
+
+    An order keeps its net price (a renewal order keeps the price it was opened at); its tax
+    follows the buyer's country and VAT id as they are now, so what is charged, and later
+    invoiced, is the tax of the buyer the invoice names. One UPDATE per changed order (rare:
+    a VAT id or a rate changed since the order was opened), none when nothing changed. Each
+    UPDATE is conditional on the order being claimable: an order being charged keeps its total.
+    ``organization`` must be loaded.
+    """
+    rates = tax_rates_in_force() if rates is None else rates
+    changed = []
+    for order in orders:
+        if order.status not in CLAIMABLE_ORDER_STATUSES:
+            continue
+        quote = organization_tax_quote(
+            organization=order.organization, net=order_net_amount(order), rates=rates
+        )
+        fields = quote.order_fields
+        if all(getattr(order, name) == value for name, value in fields.items()):
+            continue
+        if Order.objects.filter(pk=order.pk, status__in=CLAIMABLE_ORDER_STATUSES).update(
+            updated_at=clock.now(), **fields
+        ):
+            for name, value in fields.items():
+                setattr(order, name, value)
+            changed.append(order)
+    return changed
 
 
 def order_change_card(

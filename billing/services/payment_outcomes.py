@@ -39,7 +39,9 @@ from billing.models import (
 )
 from billing.selectors.renewals import INTERRUPTED, PROCESSING_ERROR
 from billing.services.benefits import benefits_grant_for_terms
+from billing.services.invoices import invoices_issue
 from billing.services.payment_problems import attempt_mark_duplicate, attempt_refund_duplicate
+from billing.services.receipts import receipts_send
 from billing.services.subscriptions import (
     subscription_start,
     subscriptions_apply_renewals,
@@ -85,6 +87,8 @@ class ChargeOutcome:
     # An unexpected error on this order (a crash mid-charge): raised by ``order_charge``; a
     # batch logs it and goes on with the other orders.
     error: BaseException | None = field(default=None, compare=False)
+    # True for the one call that marked the order paid (and issued its invoice).
+    paid_now: bool = False
 
     @property
     def paid(self) -> bool:
@@ -356,10 +360,24 @@ def order_mark_paid(
 def orders_record_paid(
     *, payments: Sequence[Payment], actor: User | None = None, actor_label: str = ""
 ) -> dict[int, ChargeOutcome]:
-    """``orders_mark_paid``, then refund every second charge it found (after its commit)."""
+    """``orders_mark_paid``, then (after its commit) refund every second charge it found and
+    send the receipts of payments made in the browser: purchases, and renewals by hand. The
+    job that charges automatic renewals sends theirs (``billing.services.renewals``)."""
     outcomes, duplicates = orders_mark_paid(payments=payments, actor=actor, actor_label=actor_label)
     for attempt_id in duplicates:
         attempt_refund_duplicate(attempt_id=attempt_id)
+    attempts = {order.pk: attempt for order, attempt, _intent in payments}
+    in_the_browser = [
+        outcome.order
+        for pk, outcome in outcomes.items()
+        if outcome.paid_now
+        and (
+            outcome.order.kind == OrderKind.PURCHASE
+            or (attempts.get(pk) is not None and not attempts[pk].off_session)
+        )
+    ]
+    if in_the_browser:
+        transaction.on_commit(lambda: receipts_send(orders=in_the_browser))
     return outcomes
 
 
@@ -408,7 +426,6 @@ def orders_mark_paid(
         order.status = OrderStatus.PAID
         order.paid_at = order.updated_at = now
         order.stripe_payment_intent_id = intent.id
-        order.invoice_number = f"INV-{now:%Y}-{order.pk:06d}"
         order.next_retry_on = None
         order.failure_code = order.failure_message = ""
         paying.append(order)
@@ -426,7 +443,6 @@ def orders_mark_paid(
         updated_at=now,
         **_ATTENTION_CLEARED,
     )
-    Order.objects.bulk_update(paying, ["invoice_number", "stripe_payment_intent_id"])
     PaymentAttempt.objects.filter(
         order__in=paying,
         stripe_payment_intent_id__in=[order.stripe_payment_intent_id for order in paying],
@@ -440,6 +456,10 @@ def orders_mark_paid(
         else:
             # The order is saved and current; only its subscription moved on (renewed).
             order.subscription = renewed[order.pk]
+    # The invoices, numbered under the lock of their series' counter, in this transaction: a
+    # paid order always has its invoice, and a rolled-back one takes its number back.
+    invoices_issue(orders=paying, issued_at=now)
+    Order.objects.bulk_update(paying, ["invoice_number", "stripe_payment_intent_id"])
     benefits_grant_for_terms(subscriptions=[order.subscription for order in paying])
     AuditEvent.objects.bulk_create(
         audit_event(
@@ -462,5 +482,5 @@ def orders_mark_paid(
         for order in paying
     )
     for order in paying:
-        outcomes[order.pk] = ChargeOutcome(OrderStatus.PAID, order)
+        outcomes[order.pk] = ChargeOutcome(OrderStatus.PAID, order, paid_now=True)
     return outcomes, duplicates

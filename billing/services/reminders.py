@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from billing import emails
 from billing.models import ReminderKind, ReminderSent, Subscription
 from billing.selectors.reminders import card_last_valid_day, reminders_due
+from billing.tax import organization_tax_quote
 from core import clock
 from membership.models import User
 from membership.permissions import Action
@@ -193,8 +194,12 @@ def _sender(subscription: Subscription, kind: str, today: dt.date) -> Send:
         )
     if kind == ReminderKind.UPCOMING_RENEWAL:
         price = offer_price(offer=subscription.offer, currency=subscription.organization.currency)
+        # What the card will be charged: the price plus the tax of the billing profile now.
+        tax = price and organization_tax_quote(
+            organization=subscription.organization, net=price.amount
+        )
         return lambda people: emails.email_renewal_upcoming(
-            subscription=subscription, price=price, recipients=people
+            subscription=subscription, price=price, tax=tax, recipients=people
         )
     if kind == ReminderKind.CARD_EXPIRING:
         card_expires_on = card_last_valid_day(subscription.payment_method)

@@ -65,9 +65,9 @@ from billing.services.cancellations import subscriptions_end_scheduled_cancellat
 from billing.services.expiry import subscriptions_expire
 from billing.services.orders import order_change_card, renewal_orders_for_next_terms
 from billing.services.payments import order_chargeable, orders_charge
+from billing.services.receipts import receipt_notices
 from billing.services.reconciliation import orders_reconcile, payment_attempts_close
 from billing.services.reminders import (
-    Notice,
     billing_recipients,
     email_deliver,
     notify_once_each,
@@ -209,7 +209,7 @@ def subscriptions_renew_automatically(
         claim_condition=condition,
         claim_updates=updates,
     )
-    receipts: list[Notice] = []
+    receipts: list[tuple[Order, Subscription]] = []
     for order_pk, (subscription, _order) in charging.items():
         outcome = outcomes[order_pk]
         retry = order_pk in retries
@@ -223,7 +223,7 @@ def subscriptions_renew_automatically(
                 subscription.pk, RenewalOutcome.SKIPPED, order_id=order_pk, reason=outcome.status
             )
         elif outcome.status == OrderStatus.PAID:
-            receipts.append(_receipt(outcome.order, subscription))
+            receipts.append((outcome.order, subscription))
             result = RenewalResult(subscription.pk, RenewalOutcome.RENEWED, retry, order_pk)
         else:
             followed = renewal_follow_up(
@@ -231,19 +231,8 @@ def subscriptions_renew_automatically(
             )
             result = RenewalResult(subscription.pk, followed, retry, order_pk)
         results[subscription.pk] = result
-    notify_once_each(notices=receipts)
+    notify_once_each(notices=receipt_notices(paid=receipts))
     return [results[subscription_id] for subscription_id in subscription_ids]
-
-
-def _receipt(order: Order, subscription: Subscription) -> Notice:
-    return Notice(
-        subscription=subscription,
-        term_number=order.term_number,
-        kind=ReminderKind.RENEWAL_RECEIPT,
-        send=lambda people: emails.email_renewal_receipt(
-            order=order, subscription=subscription, recipients=people
-        ),
-    )
 
 
 def subscription_retry_renewal(*, subscription_id: int, staff: User) -> RenewalResult:
@@ -302,7 +291,7 @@ def renewal_follow_up(
     """
     subscription = subscription or order.subscription
     if order.status == OrderStatus.PAID:
-        notify_once_each(notices=[_receipt(order, subscription)])
+        notify_once_each(notices=receipt_notices(paid=[(order, subscription)]))
         return RenewalOutcome.RENEWED
     if order.status != OrderStatus.FAILED:
         return RenewalOutcome.PENDING

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.forms import CardChoiceForm, SetupIntentForm
-from billing.models import CLAIMABLE_ORDER_STATUSES, Order, OrderKind, OrderStatus
+from billing.forms import CardChoiceForm, PurchaseForm, SetupIntentForm
+from billing.models import CLAIMABLE_ORDER_STATUSES, InvoiceKind, Order, OrderKind, OrderStatus
 from billing.selectors.checkout import (
     card_preselected,
     cards_for_checkout,
@@ -28,8 +28,10 @@ from billing.selectors.checkout import (
     orders_for_checkout,
     terms_accepted_current,
 )
+from billing.selectors.invoices import invoices_listed
 from billing.services import checkout
 from billing.services.payment_outcomes import ChargeOutcome
+from billing.tax import order_tax
 from billing.views.payment_methods import card_entry_context
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
@@ -113,6 +115,7 @@ def wizard_context(wizard: Wizard, step: str, **extra) -> dict:
         "subscription": order.subscription,
         "steps": wizard.steps(step),
         "term": order_term(order=order),
+        "price": order_tax(order),
         **extra,
     }
 
@@ -224,8 +227,10 @@ def order_add_card(request: HttpRequest, order_id: int) -> HttpResponse:
 def order_purchase(request: HttpRequest, order_id: int) -> HttpResponse:
     """**Purchase**. A second click, a reload or another tab gets the same order's outcome."""
     order = _order_or_404(request, order_id)
+    form = PurchaseForm(request.POST)
+    expected = form.cleaned_data["amount"] if form.is_valid() else None
     try:
-        outcome = checkout.checkout_pay(order=order, actor=request.user)
+        outcome = checkout.checkout_pay(order=order, actor=request.user, expected_amount=expected)
     except ValidationError as error:
         messages.error(request, error.messages[0])
         wizard = wizard_for(order)
@@ -281,8 +286,9 @@ def order_confirmed(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order_or_404(request, order_id)
     if order.status != OrderStatus.PAID:
         return redirect("billing:order_status", order.pk)
+    invoice = invoices_listed().filter(order=order, kind=InvoiceKind.INVOICE).first()
     return render(
         request,
         "billing/subscribe_confirmed.html",
-        wizard_context(wizard_for(order), "confirmed"),
+        wizard_context(wizard_for(order), "confirmed", invoice=invoice),
     )

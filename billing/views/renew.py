@@ -19,6 +19,7 @@ from billing.models import Order, Subscription
 from billing.selectors.checkout import renewal_order_open, subscriptions_for_pages
 from billing.selectors.subscriptions import renewal_blocker
 from billing.services.checkout import checkout_accept_terms, renewal_start
+from billing.tax import organization_tax_quote
 from billing.terms import term_dates
 from billing.views.checkout import (
     payment_step,
@@ -65,10 +66,14 @@ def renew_details(request: HttpRequest, subscription_id: int) -> HttpResponse:
     starts_on, ends_on = term_dates(
         started_on=subscription.started_on, term_number=subscription.term_number + 1
     )
+    price = offer_price(offer=subscription.offer, currency=request.organization.currency)
     context = {
         "subscription": subscription,
         "offer": subscription.offer,
-        "price": offer_price(offer=subscription.offer, currency=request.organization.currency),
+        # What the renewal will charge: the price plus the tax of the billing profile now.
+        "price": price
+        and organization_tax_quote(organization=request.organization, net=price.amount),
+        "currency": price and price.currency,
         "starts_on": starts_on,
         "ends_on": ends_on,
         "steps": wizard_steps(renewal=True, current="details"),

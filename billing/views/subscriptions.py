@@ -22,6 +22,7 @@ from billing.selectors.checkout import (
     subscription_orders,
     subscriptions_for_pages,
 )
+from billing.selectors.invoices import order_invoice
 from billing.services import subscription_changes
 from billing.services.subscriptions import subscription_turn_off_auto_renew
 from billing.views.checkout import card_entry_or_none
@@ -45,7 +46,9 @@ def subscription_detail(request: HttpRequest, subscription_id: int) -> HttpRespo
         "renewal": renewal_state(subscription=subscription),
         "renewal_order": renewal_order_open(subscription=subscription),
         "orders": orders,
-        "latest_invoice": next((order for order in orders if order.invoice_number), None),
+        "latest_invoice": next(
+            (invoice for order in orders if (invoice := order_invoice(order))), None
+        ),
     }
     return render(request, "billing/subscription.html", context)
 

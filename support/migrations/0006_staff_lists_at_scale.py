@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0005_staff_lists_at_scale'),
+        ('billing', '0007_staff_lists_at_scale'),
         ('membership', '0004_staff_lists_at_scale'),
         ('support', '0005_staff_may_reset_second_factors'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -20,8 +20,8 @@ from tests.plugins.people import browser_sign_in
 from tests.security.test_boundaries import ROUTES, _target
 from tests.security.world import World
 
-# Downloads are not pages.
-NOT_PAGES = {"support:attachment", "mfa_download_recovery_codes"}
+# Downloads (attachments, recovery codes, PDFs) are not pages.
+NOT_PAGES = {"support:attachment", "mfa_download_recovery_codes", "billing:invoice_pdf"}
 PAGE_NAMES = sorted(
     name for name, route in ROUTES.items() if route.method == "GET" and name not in NOT_PAGES
 )

@@ -179,7 +179,12 @@ def test_a_success_message_is_a_polite_status(world, login) -> None:
     client = login(world.alice)
     response = client.post(
         reverse("membership:profile"),
-        {"name": "Contoso Ltd", "contact_email": "it@contoso.example", "city": "Redmond"},
+        {
+            "name": "Contoso Ltd",
+            "contact_email": "it@contoso.example",
+            "city": "Redmond",
+            "invoice_language": "en",
+        },
         follow=True,
     )
     html = response.content.decode()

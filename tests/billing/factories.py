@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
+
 from billing.models import Order, OrderKind, OrderStatus, PaymentMethod, Subscription
 from billing.services.benefits import benefits_grant_for_term
+from billing.services.invoices import invoices_issue
+from billing.tax import organization_tax_quote, tax_rates_in_force
 from billing.terms import anniversary_date, term_dates
 from core import clock
 from membership.models import Organization
@@ -71,25 +75,33 @@ def make_subscription(
         **fields,
     )
     price = offer.prices.get(currency=organization.currency)
+    # Priced as a purchase is: the net price plus the tax of the organization's billing profile
+    # (at today's rates), each order with its invoice, issued by the service that issues them.
+    tax = organization_tax_quote(
+        organization=organization, net=price.amount, rates=tax_rates_in_force()
+    )
     for number in range(1, term_number + 1):
         term_start, term_end = term_dates(started_on=started_on, term_number=number)
-        Order.objects.create(
-            organization=organization,
-            offer=offer,
-            subscription=subscription,
-            kind=OrderKind.PURCHASE if number == 1 else OrderKind.RENEWAL,
-            term_number=number,
-            term_start=term_start,
-            term_end=term_end,
-            amount=price.amount,
-            currency=price.currency,
-            status=OrderStatus.PAID,
-            payment_method=payment_method,
-            card_brand=payment_method.brand if payment_method else "",
-            card_last4=payment_method.last4 if payment_method else "",
-            invoice_number=f"INV-TEST-{subscription.pk}-{number}",
-            paid_at=dt.datetime.combine(term_start, dt.time(12), tzinfo=dt.UTC),
-        )
+        paid_at = dt.datetime.combine(term_start, dt.time(12), tzinfo=dt.UTC)
+        with transaction.atomic():
+            order = Order.objects.create(
+                organization=organization,
+                offer=offer,
+                subscription=subscription,
+                kind=OrderKind.PURCHASE if number == 1 else OrderKind.RENEWAL,
+                term_number=number,
+                term_start=term_start,
+                term_end=term_end,
+                currency=price.currency,
+                **tax.order_fields,
+                status=OrderStatus.PAID,
+                payment_method=payment_method,
+                card_brand=payment_method.brand if payment_method else "",
+                card_last4=payment_method.last4 if payment_method else "",
+                paid_at=paid_at,
+            )
+            invoices_issue(orders=[order], issued_at=paid_at)
+            order.save(update_fields=["invoice_number"])
     if benefits:
         benefits_grant_for_term(subscription=subscription)
     return subscription

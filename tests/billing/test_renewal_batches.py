@@ -129,7 +129,8 @@ def steps(queries: CaptureQueriesContext) -> list[str]:
     collapsed: list[str] = []
     for query in queries.captured_queries:
         sql = query["sql"]
-        insert = sql.startswith("INSERT INTO") and sql.split(" (", 1)[0]
+        # "INSERT OR IGNORE INTO" is SQLite's bulk_create(ignore_conflicts=True).
+        insert = sql.startswith(("INSERT INTO", "INSERT OR IGNORE INTO")) and sql.split(" (", 1)[0]
         if insert and collapsed and collapsed[-1] == insert:
             continue
         collapsed.append(insert or sql)

@@ -31,6 +31,7 @@ from billing.services.renewals import (
     subscription_renew_automatically,
 )
 from core import clock
+from membership.models import Organization
 from offers.models import OfferPrice
 from tests.billing.renewal_helpers import (
     CARD_3DS,
@@ -111,8 +112,29 @@ def test_it_charges_the_offers_current_price_in_the_organizations_currency(
 
     renew(subscription)
 
+    # The price plus Spain's 21 % VAT: the fixture's Fabrikam has no VAT id (no reverse charge).
     payments = succeeded_payments(localstripe, fabrikam.stripe_customer_id)
-    assert [(p["amount"], p["currency"]) for p in payments] == [(45900, "eur")]
+    assert [(p["amount"], p["currency"]) for p in payments] == [(55539, "eur")]
+
+
+def test_it_charges_the_price_plus_the_tax_of_the_billing_profile_at_renewal(
+    localstripe, fabrikam, charlie, offer
+):
+    subscription = subscription_due_on(fabrikam, offer, ANNIVERSARY, card=card_on_file(fabrikam))
+    # A valid Spanish VAT id since the subscription was bought: reverse charge, no VAT.
+    Organization.objects.filter(pk=fabrikam.pk).update(vat_id="ESA12345674")
+    clock.set_now(moment(ANNIVERSARY))
+
+    renew(subscription)
+
+    payments = succeeded_payments(localstripe, fabrikam.stripe_customer_id)
+    assert [(p["amount"], p["currency"]) for p in payments] == [(44000, "eur")]
+    invoice = Order.objects.get(subscription=subscription, kind="renewal").invoices.get()
+    assert (invoice.net_amount, invoice.tax_amount, invoice.tax_treatment) == (
+        44000,
+        0,
+        "reverse_charge",
+    )
 
 
 def test_it_charges_nothing_before_the_anniversary(localstripe, contoso, offer, buyers, mailoutbox):

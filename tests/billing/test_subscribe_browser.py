@@ -9,12 +9,14 @@ The steps are saved as screenshots in docs/screenshots/ for the README.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from billing.models import Order, Subscription, SubscriptionStatus
 from billing.services.checkout import checkout_choose_card, checkout_pay, checkout_purchase_start
@@ -288,7 +290,8 @@ def test_renew_inside_the_window_turns_auto_renew_on_and_moves_the_anniversary(
 
 
 def test_download_an_invoice(page: Page, base_url, localstripe, contoso, bob, offer):
-    # Bought through the wizard's services, charged by localstripe; the browser reads the invoice.
+    # Bought through the wizard's services, charged by localstripe; the browser downloads the
+    # invoice's PDF from the purchased offer, then reads it in Billing > Invoices.
     card = card_save(localstripe, contoso, bob)
     order = checkout_purchase_start(
         organization=contoso,
@@ -303,13 +306,29 @@ def test_download_an_invoice(page: Page, base_url, localstripe, contoso, bob, of
 
     sign_in(page, base_url, bob.email)
     page.goto(f"{base_url}{reverse('billing:subscription', args=[order.subscription_id])}")
-    page.get_by_test_id("download-invoice").click()
+    with page.expect_download() as download_info:
+        page.get_by_test_id("download-invoice").click()
+    download = download_info.value
 
+    assert download.suggested_filename == f"{order.invoice_number}.pdf"
+    pdf = Path(download.path()).read_bytes()
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    for expected in (
+        order.invoice_number,
+        "Partner Portal Ireland Limited",
+        "Contoso Ltd",
+        "Outside the scope of EU VAT",
+        "Total (USD) $475.00",
+    ):
+        assert expected in text, expected
+
+    page.get_by_role("button", name="Billing").click()
+    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("link", name=order.invoice_number, exact=True).click()
     expect(page.get_by_test_id("invoice-number")).to_have_text(order.invoice_number)
     expect(page.get_by_test_id("total")).to_have_text("$475.00")
     expect(page.get_by_test_id("bill-to")).to_contain_text("Contoso Ltd")
+    expect(page.get_by_test_id("tax-note")).to_have_text("Outside the scope of EU VAT")
     expect(page.get_by_test_id("payment")).to_contain_text("Visa •••• 4242")
     shot(page, "16-invoice.png")
-    pdf = page.pdf()  # what "Save as PDF" in the print dialog produces
-    assert pdf.startswith(b"%PDF")
     assert succeeded_charges(localstripe, customer_of(contoso)) == [(order.amount, "usd")]

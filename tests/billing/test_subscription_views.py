@@ -66,8 +66,8 @@ def test_it_shows_status_dates_auto_renew_card_and_actions(login, bob, subscript
     assert "Turn off auto-renew" in page
     assert "Change payment method" in page
     assert "Cancel subscription" in page
-    order = subscription.orders.get()
-    assert reverse("billing:invoice", args=[order.pk]) in page
+    invoice = subscription.orders.get().invoices.get()
+    assert reverse("billing:invoice_pdf", args=[invoice.pk]) in page
     assert "Download invoice" in page
 
 

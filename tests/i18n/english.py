@@ -39,7 +39,16 @@ def english_fragments() -> frozenset[str]:
     return frozenset(fragments)
 
 
+# A part marked as English on purpose (WCAG's "language of parts"): an invoice is printed in
+# its buyer's invoice language, whoever reads the page around it.
+# (A part: never the whole page, whose own lang is the page's language.)
+_ENGLISH_PART = re.compile(
+    r'<(?!html\b)(\w+)\b[^>]*\blang="en"[^>]*>.*?</\1>', re.DOTALL | re.IGNORECASE
+)
+
+
 def visible_text(markup: str) -> str:
+    markup = _ENGLISH_PART.sub(" ", markup)
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", markup)))
 
 

@@ -11,9 +11,12 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.db import transaction
 
 from billing import emails as billing_emails
 from billing.models import Refund
+from billing.services.invoices import credit_note_issue
+from billing.tax import tax_quote
 from core import clock
 from membership import emails as membership_emails
 from membership.models import Invitation
@@ -39,9 +42,21 @@ def _send_billing(world, reader):
     order.failure_code, order.failure_message = "card_declined", "Your card was declined."
     order.next_retry_on = clock.today() + dt.timedelta(days=3)
     recipients = [reader]
+    price = world.offer.prices.get(currency="USD")
     billing_emails.email_renewal_upcoming(
         subscription=subscription,
-        price=world.offer.prices.get(currency="USD"),
+        price=price,
+        # With VAT on top, as a buyer in the EU without a VAT id gets it.
+        tax=tax_quote(net=price.amount, buyer_country="DE", buyer_vat_id=""),
+        recipients=recipients,
+    )
+    invoice = world.invoice
+    order.tax_amount = 9025
+    billing_emails.email_purchase_receipt(
+        order=order,
+        subscription=subscription,
+        invoice=invoice,
+        attachments=[(invoice.filename, b"%PDF-", "application/pdf")],
         recipients=recipients,
     )
     billing_emails.email_card_expiring(
@@ -55,19 +70,22 @@ def _send_billing(world, reader):
         subscription=subscription, today=clock.today(), recipients=recipients
     )
     billing_emails.email_renewal_receipt(
-        order=order, subscription=subscription, recipients=recipients
+        order=order, subscription=subscription, invoice=invoice, recipients=recipients
     )
     billing_emails.email_renewal_failed(
         order=order, subscription=subscription, recipients=recipients
     )
     billing_emails.email_subscription_expired(subscription=subscription, recipients=recipients)
     refund = Refund.objects.create(order=order, amount=order.amount, currency=order.currency)
+    with transaction.atomic():
+        credit_note = credit_note_issue(refund=refund, issued_at=clock.now())
     billing_emails.email_subscription_canceled(
         subscription=subscription,
         at_term_end=False,
         ends_on=clock.today(),
         refund=refund,
         recipients=recipients,
+        credit_note=credit_note,
     )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html
+
+import pytest
+
 from membership.models import AuditEvent, Organization
 
 FORM = {
@@ -12,6 +16,7 @@ FORM = {
     "city": "Redmond",
     "region": "WA",
     "vat_id": "us 12.345.678",
+    "invoice_language": "en",
     "contact_email": "Billing@Contoso.example",
     "contact_phone": "+1 425 555 0100",
 }
@@ -72,7 +77,49 @@ def test_it_requires_the_profile_role(login, contoso, bob, bea, victor):
 
 
 def test_it_changes_only_the_signed_in_organization(login, contoso, fabrikam, alice, charlie):
-    login(charlie).post("/account/profile/", FORM)
+    # Fabrikam is Spanish: a United States tax id is no VAT ID of Spain.
+    login(charlie).post("/account/profile/", {**FORM, "vat_id": "ESA12345674"})
 
     assert Organization.objects.get(pk=contoso.pk).name == "Contoso Ltd"
     assert Organization.objects.get(pk=fabrikam.pk).name == "Contoso Corporation"
+
+
+def test_it_saves_a_vat_id_checked_for_the_organizations_country(login, fabrikam, charlie):
+    response = login(charlie).post(
+        "/account/profile/", {**FORM, "vat_id": "a-1234567-4"}, follow=True
+    )
+
+    assert "Organization profile saved." in response.content.decode()
+    # Compact, with Spain's prefix: the form it has on invoices.
+    assert Organization.objects.get(pk=fabrikam.pk).vat_id == "ESA12345674"
+
+
+@pytest.mark.parametrize(
+    ("vat_id", "message"),
+    [
+        (
+            "ESA12345678",
+            "ESA12345678 is not a valid VAT ID for Spain: check its letters and digits.",
+        ),
+        (
+            "IE9876543H",
+            "This is a VAT ID of another EU country (IE). Enter the VAT ID of Spain (ES…).",
+        ),
+    ],
+)
+def test_a_bad_vat_id_gets_a_clear_message_and_changes_nothing(
+    login, fabrikam, charlie, vat_id, message
+):
+    response = login(charlie).post("/account/profile/", {**FORM, "vat_id": vat_id})
+
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())
+    fabrikam.refresh_from_db()
+    assert (fabrikam.name, fabrikam.vat_id) == ("Fabrikam SA", "")
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PROFILE_CHANGED).exists()
+
+
+def test_it_saves_the_invoice_language(login, fabrikam, charlie):
+    login(charlie).post("/account/profile/", {**FORM, "vat_id": "", "invoice_language": "es"})
+
+    assert Organization.objects.get(pk=fabrikam.pk).invoice_language == "es"

@@ -15,7 +15,9 @@ minutes_ago=…)`` moves that mark back in time for step-up tests. docs/sign-in.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import time
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pyotp
@@ -88,9 +90,30 @@ def browser_sign_in(page, base_url: str, email: str, password: str = PASSWORD, n
     page.get_by_role("button", name="Sign in").click()
 
 
+# The EU standard VAT rates billing's data migration seeds (a transactional test's flush
+# empties the table; every test that prices an order has an offer).
+EU_STANDARD_RATES = importlib.import_module(
+    "billing.migrations.0006_invoices_data"
+).EU_STANDARD_RATES
+
+
+def tax_rates_ensure() -> None:
+    from billing.models import TaxRate
+
+    TaxRate.objects.bulk_create(
+        [
+            TaxRate(country=country, rate=Decimal(rate), valid_from=valid_from)
+            for country, rate, valid_from in EU_STANDARD_RATES
+        ],
+        ignore_conflicts=True,
+    )
+
+
 @pytest.fixture
 def offer(db) -> Offer:
-    """The Microsoft Action Pack offer with prices (US$475 / EUR 440), benefits and terms."""
+    """The Microsoft Action Pack offer with prices (US$475 / EUR 440), benefits and terms, and
+    the VAT rates its sales are taxed at."""
+    tax_rates_ensure()
     return action_pack_offer()
 
 

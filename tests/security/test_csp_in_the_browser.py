@@ -33,8 +33,8 @@ def test_no_page_trips_the_policy(world: World, live_server, transactional_db, p
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
     page.add_init_script(REPORT_VIOLATIONS)
     sign_in(page, live_server.url, world.alice.email)
-    # Downloads (attachments, recovery codes as text; not HTML) are not pages.
-    downloads = {"support:attachment", "mfa_download_recovery_codes"}
+    # Downloads (attachments, recovery codes as text, invoice PDFs; not HTML) are not pages.
+    downloads = {"support:attachment", "mfa_download_recovery_codes", "billing:invoice_pdf"}
     pages = sorted(
         name for name, route in ROUTES.items() if route.method == "GET" and name not in downloads
     )

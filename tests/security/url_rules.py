@@ -6,7 +6,7 @@ guarded otherwise, each with its reason. A URL in neither makes tests/security/t
 fail, so a new page cannot ship without its organization and role checks being tested.
 
 Adding a URL? Add a line to ``RULES``:
-    "billing:invoice": Rule(kwargs=lambda w: {"order_id": w.paid_order.pk}),
+    "billing:invoice": Rule(kwargs=lambda w: {"invoice_id": w.invoice.pk}),
 building the object in tests/security/world.py if it is new. The method is read from the view's
 ``require_POST`` / ``require_http_methods`` (GET when it allows GET); set ``method=`` to override.
 """
@@ -132,7 +132,9 @@ RULES: dict[str, Rule] = {
     "billing:payment_method_make_default": Rule(kwargs=lambda w: {"payment_method_id": w.card.pk}),
     "billing:payment_method_remove": Rule(kwargs=lambda w: {"payment_method_id": w.card.pk}),
     "billing:orders": Rule(),
-    "billing:invoice": Rule(kwargs=lambda w: {"order_id": w.paid_order.pk}),
+    "billing:invoices": Rule(),
+    "billing:invoice": Rule(kwargs=lambda w: {"invoice_id": w.invoice.pk}),
+    "billing:invoice_pdf": Rule(kwargs=lambda w: {"invoice_id": w.invoice.pk}),
     # --- support ---
     "support:home": Rule(),
     "support:new_request": Rule(),

@@ -12,9 +12,11 @@ from functools import cached_property
 
 from allauth.mfa.models import Authenticator
 from django.core.files.base import ContentFile
+from django.db import transaction
 
 from billing.models import (
     BenefitGrant,
+    Invoice,
     Order,
     OrderKind,
     OrderStatus,
@@ -23,6 +25,7 @@ from billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from billing.services.invoices import invoices_issue
 from billing.terms import term_dates
 from core import clock
 from membership.models import Membership, Organization, Role, User
@@ -123,6 +126,15 @@ class World:
             invoice_number="PP-WORLD-000001",
             paid_at=clock.now() - dt.timedelta(days=300),
         )
+
+    @cached_property
+    def invoice(self) -> Invoice:
+        """The paid order's invoice, issued by the service that issues them."""
+        order = Order.objects.select_related("organization", "offer").get(pk=self.paid_order.pk)
+        with transaction.atomic():
+            invoice = invoices_issue(orders=[order], issued_at=order.paid_at)[order.pk]
+            order.save(update_fields=["invoice_number"])
+        return invoice
 
     @cached_property
     def checkout_order(self) -> Order:

@@ -14,13 +14,22 @@ from tests.plugins.people import PASSWORD
 
 GROUPS = importlib.import_module("support.migrations.0003_staff_groups").GROUPS
 _SECOND_FACTOR = importlib.import_module("support.migrations.0005_staff_may_reset_second_factors")
+# Invoices and VAT rates came later (issue 14), in billing's own data migration.
+INVOICE_PERMISSIONS = importlib.import_module(
+    "billing.migrations.0006_invoices_data"
+).STAFF_PERMISSIONS
 
 
 def staff_group(name: str) -> Group:
     group, created = Group.objects.get_or_create(name=name)
     if created:
         extra = [_SECOND_FACTOR.PERMISSION] if name in _SECOND_FACTOR.STAFF_GROUPS else []
-        for app_label, codename in GROUPS[name] + extra:
+        wanted = [
+            *GROUPS[name],
+            *extra,
+            *(("billing", codename) for codename in INVOICE_PERMISSIONS.get(name, [])),
+        ]
+        for app_label, codename in wanted:
             group.permissions.add(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_payments_in_flight'),
+        ('billing', '0006_invoices_data'),
         ('membership', '0004_staff_lists_at_scale'),
         ('offers', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
