@@ -19,18 +19,15 @@ import argparse
 import datetime as dt
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stack import database_url_for, psql  # noqa: E402 (after the path)
+from bench.stack import bench_database_drop, bench_django  # noqa: E402 (after the path)
 
 TARGET_P95_MS = 300
 BATCH = 5000
@@ -157,29 +154,6 @@ def fill(*, organizations: int, cases: int, orders: int, first: int = 0) -> None
     )
 
 
-def database_exists(name: str) -> bool:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    found = subprocess.run(
-        [
-            "psql",
-            "-h",
-            parts.hostname or "127.0.0.1",
-            "-p",
-            str(parts.port or 5432),
-            "-U",
-            parts.username or "postgres",
-            "-d",
-            "postgres",
-            "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return found.stdout.strip() == "1"
-
-
 def pages() -> list[tuple[str, str]]:
     """(label, URL) of every page measured."""
     from django.urls import reverse
@@ -252,36 +226,18 @@ def main() -> int:
         "--keep", action="store_true", help="keep the filled database, and reuse it next time"
     )
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (a database of its own is used).")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    name = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/') or 'partnerportal'}_admin"
-    reuse = args.keep and database_exists(name)
-    if not reuse:
-        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        psql(f"CREATE DATABASE {name}")
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url_for(name),
-            "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
-            "TESTING": "1",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
-    )
-    import django
-
-    django.setup()
+    name = bench_django("admin", reuse=args.keep)
     from django.conf import settings
-    from django.db import connection, connections
-    from django.test import Client
+    from django.db import connection
 
     from membership.models import User
+    from membership.services import second_factor_enroll_totp
     from partnerportal.demo import action_pack_offer
+    from tests.plugins.people import client_for
 
     settings.ALLOWED_HOSTS = ["*"]
+    # Filled by an earlier run with --keep: measured as it is.
+    reuse = User.objects.filter(email="root@partnerportal.example").exists()
     rows: dict[str, list] = {}
     sizes = ("organizations", "cases", "orders")
     small = {key: max(1, getattr(args, key) // 100) for key in sizes}
@@ -293,9 +249,12 @@ def main() -> int:
                 User.objects.create_user(
                     email=f"agent{number}@partnerportal.example", password="x" * 12, is_staff=True
                 )
-            User.objects.create_superuser(email="root@partnerportal.example", password="x" * 12)
-        client = Client()
-        client.force_login(User.objects.get(email="root@partnerportal.example"))
+            root = User.objects.create_superuser(
+                email="root@partnerportal.example", password="x" * 12
+            )
+            second_factor_enroll_totp(user=root, secret="PARTNERPORTALDEMOSECRETTOTPCODES")
+        # Signed in past the second factor, as the tests' clients are.
+        client = client_for(User.objects.get(email="root@partnerportal.example"))
         if not reuse:
             fill(**small)
             with connection.cursor() as cursor:
@@ -313,9 +272,8 @@ def main() -> int:
         for label, url in pages():
             rows.setdefault(label, [None]).extend(measure(client, url, args.repeat))
     finally:
-        connections.close_all()
         if not args.keep:
-            psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            bench_database_drop(name)
 
     print(
         f"Admin pages on PostgreSQL: {args.organizations:,} organizations, {args.cases:,} cases "

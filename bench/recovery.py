@@ -26,20 +26,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.data import due_subscriptions  # noqa: E402 (after the path)
-from bench.stack import Stack, broker_url, database_url_for, psql  # noqa: E402
+from bench.stack import Stack, bench_database_drop, bench_django  # noqa: E402
 
 TARGET_SECONDS = 5 * 60
 CONFIRM = "/v1/payment_intents/*/confirm"
@@ -138,28 +135,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (prefork)")
     parser.add_argument("--concurrency", type=int, default=2, help="processes per worker")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (a database of its own is used).")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    name = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/') or 'partnerportal'}_recovery"
-    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    psql(f"CREATE DATABASE {name}")
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url_for(name),
-            "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
-            "TESTING": "1",  # no production secrets needed; the timings are production's
-            "CELERY_BROKER_URL": broker_url(),
-            "EMAIL_URL": "memorymail://",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
-    )
-    import django
-
-    django.setup()
+    name = bench_django("recovery")
     from django.conf import settings
 
     from partnerportal.celery import app
@@ -191,10 +167,7 @@ def main() -> int:
             print(f"{label}: settled {recovery:.0f} s after the fault ended", flush=True)
     finally:
         stack.stop()
-        from django.db import connections
-
-        connections.close_all()
-        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        bench_database_drop(name)
 
     print()
     print(

@@ -25,21 +25,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.data import due_subscriptions  # noqa: E402 (after the path)
-from bench.stack import Stack, broker_url, database_url_for, psql  # noqa: E402
+from bench.stack import Stack, bench_database_drop, bench_django  # noqa: E402
 
 CALLS_PER_RENEWAL = 2  # create + confirm
 TARGET_RATIO = 0.9
@@ -80,28 +77,7 @@ def outcome_counts(stack: Stack, ids: list[int]) -> tuple[int, int, Counter]:
 
 def main() -> int:
     args = arguments()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (a database of its own is used).")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    name = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/') or 'partnerportal'}_burst"
-    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    psql(f"CREATE DATABASE {name}")
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url_for(name),
-            "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
-            "TESTING": "1",  # no production secrets needed
-            "CELERY_BROKER_URL": broker_url(),
-            "EMAIL_URL": "memorymail://",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
-    )
-    import django
-
-    django.setup()
+    name = bench_django("burst")
     from django.conf import settings
 
     from partnerportal.celery import app
@@ -139,10 +115,7 @@ def main() -> int:
         duplicates, lost, statuses = outcome_counts(stack, ids)
     finally:
         stack.stop()
-        from django.db import connections
-
-        connections.close_all()
-        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        bench_database_drop(name)
 
     renewed = len(ids) - lost
     rate = renewed / seconds

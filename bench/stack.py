@@ -48,6 +48,68 @@ def psql(sql: str) -> None:
     )
 
 
+def database_exists(name: str) -> bool:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    found = subprocess.run(
+        [
+            "psql",
+            "-h",
+            parts.hostname or "127.0.0.1",
+            "-p",
+            str(parts.port or 5432),
+            "-U",
+            parts.username or "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.strip() == "1"
+
+
+def bench_django(suffix: str, *, reuse: bool = False) -> str:
+    """Set Django up on a fresh database ``<DATABASE_URL's name>_<suffix>`` (kept as it is when
+    ``reuse`` and it exists), migrated, with the test settings (no production secrets; the
+    payment timings are production's), email to memory and the bench's own Redis database for
+    the broker. Returns the database's name (``psql(f"DROP DATABASE {name}")`` when done)."""
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (a database of its own is used).")
+    # A stopped bench still drops its database and stops what it started (``finally``).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    name = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/') or 'partnerportal'}_{suffix}"
+    if not (reuse and database_exists(name)):
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(f"CREATE DATABASE {name}")
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url_for(name),
+            "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
+            "TESTING": "1",
+            "CELERY_BROKER_URL": broker_url(),
+            "EMAIL_URL": "memorymail://",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
+    )
+    import django
+
+    django.setup()
+    return name
+
+
+def bench_database_drop(name: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 class Stack:
     """localstripe, the proxy, workers and beat, started and stopped together.
 
