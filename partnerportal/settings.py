@@ -22,7 +22,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+# Test settings only in a process of the test run, one that has loaded pytest (the Celery workers
+# and commands the tests start load it too: tests/plugins/in_test_run.py). Never from the
+# environment: one variable must not turn production settings into test settings.
+TESTING = "pytest" in sys.modules
 
 # Commands that only read the code (models, templates) and never serve, sign or charge anything:
 # they run without production secrets, so `makemigrations --check` works on a bare checkout.
@@ -58,6 +61,12 @@ if PRODUCTION and not env.list("ALLOWED_HOSTS", default=[]):
         "ALLOWED_HOSTS is not set. List the host names the portal answers to, comma-separated."
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Every absolute link (emails, the password reset's included) starts with SITE_URL, never with
+# the request's Host header: production must say what it is.
+if PRODUCTION and not env.str("SITE_URL", default=""):
+    raise ImproperlyConfigured(
+        "SITE_URL is not set. Set it to the portal's origin, e.g. https://portal.example.com."
+    )
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
