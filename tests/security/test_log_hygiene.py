@@ -111,6 +111,17 @@ def test_code_that_logs_card_data_by_mistake_is_redacted(logs) -> None:
         ("password=abc&next=/", "password=[redacted]&next=/"),
         ("{'new_password1': ['s3cret!']}", "{'new_password1': ['[redacted]']}"),
         ('{"cvc": "123"}', '{"cvc": "[redacted]"}'),
+        # One-time tokens in paths, and query strings (issue 13: links were logged in clear).
+        ("GET /invitations/Zk3_-abc/ 200", "GET /invitations/[token]/ 200"),
+        ("Not Found: /invitations/Zk3/x", "Not Found: /invitations/[token]/x"),
+        ("/accounts/reset/MQ/c4x-9f8e/", "/accounts/reset/[token]/[token]/"),
+        ("/accounts/reset/MQ/set-password/", "/accounts/reset/[token]/[token]/"),
+        ("/accounts/reset/done/", "/accounts/reset/done/"),
+        ("/accounts/password/reset/key/1-abc/", "/accounts/password/reset/key/[token]/"),
+        ("/accounts/confirm-email/Zk3/", "/accounts/confirm-email/[token]/"),
+        ("/accounts/login/?next=/invitations/Zk3/", "/accounts/login/?[redacted]"),
+        ("https://portal.example/a/?key=Zk3 then", "https://portal.example/a/?[redacted] then"),
+        ("and/or? yes", "and/or? yes"),
         # Ordinary numbers stay readable: order and partner ids, amounts, dates.
         (
             "order 1000001 of 47500 cents on 2026-02-28",
