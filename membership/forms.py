@@ -17,6 +17,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
+from core.middleware import ID_MAX
 from membership.models import Organization, Role
 from membership.vat_ids import vat_id_check_online, vat_id_clean
 
@@ -131,7 +132,8 @@ class LanguageForm(forms.Form):
 
 
 class SwitchOrganizationForm(forms.Form):
-    organization = forms.IntegerField()
+    # Bounded like the id column: a number no row can have is refused here, not by the database.
+    organization = forms.IntegerField(min_value=1, max_value=ID_MAX)
 
 
 class RolesField(forms.MultipleChoiceField):

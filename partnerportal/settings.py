@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.IdRangeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -367,7 +368,10 @@ STRIPE_JS_URL = env.str(
     if STRIPE_API_BASE
     else "https://js.stripe.com/v3/",
 )
+# A webhook's signature may be this old or this far in the future (clocks drift); older or newer
+# is refused. Stripe's events are a few kilobytes: a larger body is refused before it is read.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+STRIPE_WEBHOOK_MAX_BYTES = env.int("STRIPE_WEBHOOK_MAX_BYTES", default=1024 * 1024)
 # How long one Stripe call may take before its outcome counts as unknown (billing/stripe_gateway.py
 # says why 20 s and not the SDK's 80 s).
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)

@@ -123,6 +123,57 @@ def test_a_stale_delivery_is_refused_and_nothing_is_stored(localstripe, order_wa
 
 
 @pytest.mark.django_db
+def test_a_signature_dated_an_hour_ahead_is_refused(localstripe, order_waiting_for_3ds):
+    # Issue 13: the SDK checks only the past, so a capture signed "in the future" stayed
+    # replayable. Beyond the tolerance either way is refused.
+    order = order_waiting_for_3ds
+    intent = authenticated_and_browser_gone(localstripe, order)
+    payload = webhook_payload("evt_future", "payment_intent.succeeded", intent)
+    signature = webhook_signature(payload, timestamp=int(time.time()) + 3600)
+
+    response = deliver(payload, signature)
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REQUIRES_ACTION
+
+
+@pytest.mark.django_db
+def test_a_signature_a_little_ahead_of_our_clock_is_accepted():
+    # Clocks drift: a minute ahead is within the tolerance.
+    payload = webhook_payload("evt_drift", "customer.created", {"id": "cus_1"})
+
+    response = deliver(payload, webhook_signature(payload, timestamp=int(time.time()) + 60))
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.filter(event_id="evt_drift").exists()
+
+
+@pytest.mark.django_db
+def test_json_nested_100000_deep_is_refused_not_a_crash():
+    # Issue 13: a signed body nested this deep made json.loads raise RecursionError (a 500).
+    payload = b'{"id": "evt_deep", "type": "x", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    response = deliver(payload)
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_oversized_body_is_refused_before_it_is_read(settings):
+    settings.STRIPE_WEBHOOK_MAX_BYTES = 64 * 1024
+    filler = "x" * (settings.STRIPE_WEBHOOK_MAX_BYTES + 1)
+    payload = webhook_payload("evt_big", "customer.created", {"id": "cus_1", "note": filler})
+
+    response = deliver(payload)
+
+    assert response.status_code == 413
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_delivery_without_signature_is_refused():
     response = Client().post(URL, data=b"{}", content_type="application/json")
 

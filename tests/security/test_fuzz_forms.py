@@ -120,8 +120,16 @@ garbage = st.one_of(
 )
 
 
+# Ids no database column can hold (issue 13: SQLite raised OverflowError on them, a 500).
+OUT_OF_RANGE_IDS = ["99999999999999999999999", str(2**63), str(-(2**63) - 1)]
+
+
 def id_strategy(world_ids: list[int]) -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(world_ids).map(str), st.integers(-5, 10**12).map(str))
+    return st.one_of(
+        st.sampled_from(world_ids).map(str),
+        st.integers(-5, 10**12).map(str),
+        st.sampled_from(OUT_OF_RANGE_IDS),
+    )
 
 
 def upload_strategy() -> st.SearchStrategy[SimpleUploadedFile]:
@@ -311,13 +319,39 @@ def test_the_webhook_refuses_a_wrong_secret_or_an_old_signature(body: bytes, db)
 
     forged = signature(body, "whsec_not_ours")
     stale = signature(body, django_settings.STRIPE_WEBHOOK_SECRET, int(time.time()) - 3600)
+    future = signature(body, django_settings.STRIPE_WEBHOOK_SECRET, int(time.time()) + 3600)
 
-    for header in (forged, stale):
+    for header in (forged, stale, future):
         response = Client().post(
             WEBHOOK, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
         )
         assert response.status_code == 400
     assert StripeEvent.objects.count() == before
+
+
+@FUZZ
+@given(
+    depth=st.integers(65, 150_000),
+    opening=st.sampled_from(["[", '{"a":']),
+    wrapped=st.booleans(),
+)
+def test_the_webhook_refuses_signed_json_nested_too_deep(
+    depth: int, opening: str, wrapped: bool, db
+) -> None:
+    closing = "]" if opening == "[" else "}"
+    nested = opening * depth + "1" + closing * depth
+    text = f'{{"id": "evt_deep", "type": "x", "data": {nested}}}' if wrapped else nested
+    body = text.encode()
+
+    response = Client().post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature(body, django_settings.STRIPE_WEBHOOK_SECRET),
+    )
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
 
 
 EVENT_TYPES = [
