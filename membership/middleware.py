@@ -67,7 +67,16 @@ class SecondFactorRequiredMiddleware:
         {"membership:second_factor_setup", "mfa_activate_totp", "mfa_add_webauthn"}
     )
     CHECK_PAGES = frozenset({"mfa_reauthenticate", "mfa_reauthenticate_webauthn"})
-    ALWAYS_OPEN = frozenset({"logout", "account_logout", "membership:set_language", "healthz"})
+    ALWAYS_OPEN = frozenset(
+        {
+            "logout",
+            "account_logout",
+            "membership:set_language",
+            "healthz",
+            "healthz_live",
+            "healthz_ready",
+        }
+    )
 
     def __init__(self, get_response):
         self.get_response = get_response

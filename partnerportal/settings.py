@@ -397,6 +397,9 @@ PAYMENT_CLAIM_TIMEOUT = env.int("PAYMENT_CLAIM_TIMEOUT", default=180)
 PAYMENT_RECONCILE_EVERY_SECONDS = env.int("PAYMENT_RECONCILE_EVERY_SECONDS", default=60)
 PAYMENT_RECONCILE_ATTEMPTS = env.int("PAYMENT_RECONCILE_ATTEMPTS", default=10)
 
+# /healthz/ready asks Stripe at most this often, however often it is probed (partnerportal/health.py).
+HEALTH_STRIPE_EVERY_SECONDS = env.int("HEALTH_STRIPE_EVERY_SECONDS", default=60)
+
 # Partnership > Offers keeps the catalog this long in each process (offers.selectors); tests,
 # which change the catalog between requests, read it every time.
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=0 if TESTING else 30)
@@ -446,7 +449,7 @@ X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -173,7 +173,9 @@ EXEMPT: dict[str, str] = {
     "membership:invitation_accept": "the invitation token is the credential; opened signed out",
     "billing:stripe_webhook": "called by Stripe, authenticated by its signature "
     "(fuzzed in tests/security/test_fuzz_forms.py)",
-    "healthz": "the load balancer's probe: public, says only up or down",
+    "healthz": "the load balancer's probe (the same as healthz_ready): public, up or down",
+    "healthz_live": "the process answers: public, touches nothing",
+    "healthz_ready": "the load balancer's probe: public, says only which check is down",
     "favicon": "a redirect to the public static icon",
 }
 
