@@ -18,6 +18,7 @@ from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from core.middleware import ID_MAX
+from core.text import no_links
 from membership.models import Organization, Role
 from membership.vat_ids import vat_id_check_online, vat_id_clean
 
@@ -153,7 +154,7 @@ class RolesField(forms.MultipleChoiceField):
 
 class UserAddForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
-    full_name = forms.CharField(label=_("Name"), max_length=150)
+    full_name = forms.CharField(label=_("Name"), max_length=150, validators=[no_links])
     roles = RolesField()
 
     def clean_email(self) -> str:
@@ -165,6 +166,16 @@ class UserAddForm(forms.Form):
 
 class UserRolesForm(forms.Form):
     roles = RolesField()
+
+
+class InvitationAnswerForm(forms.Form):
+    """Someone with an account answers an invitation: join, or decline."""
+
+    answer = forms.ChoiceField(choices=[("join", _("Join")), ("decline", _("Decline"))])
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
 
 
 class OrganizationProfileForm(forms.ModelForm):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
-from dataclasses import dataclass
 from functools import partial
 
 from allauth.mfa.models import Authenticator
@@ -14,16 +14,21 @@ from allauth.mfa.totp.internal.auth import TOTP
 from allauth.mfa.utils import decrypt
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from core import clock
 from core.logging import client_ip_var
+from core.rate_limits import rate_limit_hit, rate_limits_hit
+from core.tasks import task_queue_after_commit
 from membership.emails import (
-    email_added_to_organization,
     email_invitation,
+    email_password_reset,
     email_second_factor_reset,
 )
 from membership.models import (
@@ -36,6 +41,8 @@ from membership.models import (
     User,
 )
 from membership.vat_ids import vat_id_clean
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -103,45 +110,36 @@ def membership_set_roles(*, membership: Membership, roles: set[str] | frozenset[
 def membership_add(
     *, organization: Organization, user: User, roles: set[str] | frozenset[str] = frozenset()
 ) -> Membership:
+    """Make ``user`` a member with ``roles`` (no consent asked: for the demo data, tests and the
+    acceptance of an invitation). Staff accounts never join a partner organization."""
+    if user.is_staff:
+        raise ValidationError(
+            _("Staff accounts cannot be added to partner organizations."), code="staff"
+        )
     membership, _created = Membership.objects.get_or_create(organization=organization, user=user)
     membership_set_roles(membership=membership, roles=roles)
     return membership
+
+
+def user_organization_remember(*, user: User, organization: Organization) -> None:
+    """Where the person worked last: their next session starts there (not in the first
+    organization of the alphabet, which someone else may have added them to)."""
+    if user.last_organization_id != organization.pk:
+        User.objects.filter(pk=user.pk).update(last_organization=organization)
+        user.last_organization = organization
 
 
 # --- Team: invitations, roles, removal, organization profile ----------------------------------
 
 
 class InvitationError(ValidationError):
-    """An invitation link that cannot be used; ``code`` says why (``invalid``/``used``/``expired``)."""
+    """An invitation link that cannot be used; ``code`` says why: ``invalid``, ``used``,
+    ``expired``, ``staff``, ``other_account`` or ``has_password``."""
 
 
 def invitation_token_hash(token: str) -> str:
     """Only this hash is stored, so a database leak does not hand out working links."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class InviteResult:
-    membership: Membership
-    invitation: Invitation | None
-    token: str | None
-    existing_account: bool
-
-
-def _invitation_create(
-    *, organization: Organization, user: User, invited_by: User | None
-) -> tuple[Invitation, str]:
-    """A new one-time link for ``user``; earlier unused links to this organization stop working."""
-    Invitation.objects.filter(organization=organization, user=user, used_at__isnull=True).delete()
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        organization=organization,
-        user=user,
-        token_hash=invitation_token_hash(token),
-        invited_by=invited_by,
-        expires_at=clock.now() + dt.timedelta(days=settings.INVITATION_VALID_DAYS),
-    )
-    return invitation, token
 
 
 def _organization_lock(organization: Organization) -> Organization:
@@ -154,6 +152,43 @@ def _role_labels(roles: set[str] | frozenset[str]) -> list[str]:
     return sorted(roles)
 
 
+def _invitations_rate_limit(*, organization: Organization, actor: User, email: str) -> None:
+    """Invitations and new links: per organization, per person sending, and per address within
+    the organization (never across organizations: that would tell one about another's)."""
+    over = rate_limits_hit(
+        (
+            "invitations-organization",
+            str(organization.pk),
+            settings.RATE_LIMIT_INVITATIONS_PER_ORGANIZATION,
+        ),
+        ("invitations-actor", str(actor.pk), settings.RATE_LIMIT_INVITATIONS_PER_ACTOR),
+        (
+            "invitations-recipient",
+            f"{organization.pk}:{email}",
+            settings.RATE_LIMIT_INVITATIONS_PER_RECIPIENT,
+        ),
+    )
+    if "invitations-organization" in over:
+        message = _("Your organization has sent too many invitations for now. Try again later.")
+    elif "invitations-actor" in over:
+        message = _("You have sent too many invitations for now. Try again later.")
+    elif over:
+        message = _("Too many invitations were sent to %(email)s for now. Try again later.") % {
+            "email": email
+        }
+    else:
+        return
+    raise ValidationError(message, code="rate_limited")
+
+
+def _invitation_send_later(invitation: Invitation, *, language: str) -> None:
+    # The worker makes the link's token and emails it (membership.tasks): the request's time
+    # says nothing about the address, and the token never passes through the broker.
+    task_queue_after_commit(
+        "membership.tasks.invitation_email_send", invitation_id=invitation.pk, language=language
+    )
+
+
 @transaction.atomic
 def user_invite(
     *,
@@ -163,15 +198,17 @@ def user_invite(
     roles: set[str] | frozenset[str],
     actor: User,
     ip_address: str | None = None,
-) -> InviteResult:
-    """Add a person to the organization with ``roles``.
-
-    A person who can already sign in (an account with a password) is added and notified; anyone
-    else gets a one-time link, valid ``INVITATION_VALID_DAYS`` days, to set a password. The same
-    email never makes a second account.
+    language: str | None = None,
+) -> Invitation:
+    """Invite a person to join the organization with ``roles``, whether or not the address has
+    an account: the same answer either way, and nothing changes for the person until they accept
+    (docs/abuse.md). The email goes out from a worker, in the person's language, else
+    ``language`` (the inviter's). An invitation to a staff account is never sent nor accepted.
+    An earlier open invitation of the same person to this organization is replaced.
     """
     organization = _organization_lock(organization)
     email = User.objects.normalize_email(email).strip().lower()
+    full_name = " ".join(full_name.split())
     user = User.objects.filter(email__iexact=email).first()
     if (
         user is not None
@@ -181,62 +218,125 @@ def user_invite(
             _("%(email)s is already a user of your organization.") % {"email": user.email},
             code="already_member",
         )
-    existing_account = user is not None and user.has_usable_password()
+    _invitations_rate_limit(organization=organization, actor=actor, email=email)
     if user is None:
-        user = User.objects.create_user(email=email, password=None, full_name=full_name.strip())
-    elif not user.full_name and full_name:
-        user.full_name = full_name.strip()
-        user.save(update_fields=["full_name"])
-    membership = membership_add(organization=organization, user=user, roles=roles)
-    invitation, token = (None, None)
-    if not existing_account:
-        invitation, token = _invitation_create(
-            organization=organization, user=user, invited_by=actor
-        )
+        user = User.objects.create_user(email=email, password=None, full_name=full_name)
+    Invitation.objects.filter(organization=organization, user=user, used_at__isnull=True).delete()
+    invitation = Invitation.objects.create(
+        organization=organization,
+        user=user,
+        full_name=full_name,
+        roles=_role_labels(roles),
+        invited_by=actor,
+        expires_at=clock.now() + dt.timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
     audit_record(
-        action=AuditEvent.Action.USER_ADDED,
+        action=AuditEvent.Action.USER_INVITED,
         organization=organization,
         actor=actor,
-        target=user.email,
-        detail={"roles": _role_labels(roles), "existing_account": existing_account},
+        target=email,
+        detail={"roles": _role_labels(roles)},
         ip_address=ip_address,
     )
-    # Emails leave only once the rows they point at are committed.
-    if existing_account:
-        transaction.on_commit(
-            partial(
-                email_added_to_organization, user=user, organization=organization, invited_by=actor
-            )
+    _invitation_send_later(invitation, language=language or actor.language or "")
+    return invitation
+
+
+def invitation_email_send(*, invitation_id: int, language: str = "") -> bool:
+    """Make the invitation's one-time link and email it (from ``membership.tasks``). Returns
+    whether it was sent: not for an invitation used, canceled or expired meanwhile, not to a staff
+    account, and not past the limit of sign-in emails one address gets
+    (``RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT``). A new link replaces the previous one."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("user", "organization", "invited_by")
+            .filter(pk=invitation_id, used_at__isnull=True)
+            .first()
         )
-    else:
-        transaction.on_commit(partial(email_invitation, invitation=invitation, token=token))
-    return InviteResult(
-        membership=membership, invitation=invitation, token=token, existing_account=existing_account
+        if invitation is None or invitation.expires_at <= clock.now():
+            return False
+        if invitation.user.is_staff:
+            logger.info("invitation %s not sent: the address is a staff account", invitation.pk)
+            return False
+        if _sign_in_emails_exhausted(invitation.user.email):
+            logger.warning(
+                "invitation %s not sent: the address had its sign-in emails", invitation.pk
+            )
+            return False
+        token = secrets.token_urlsafe(32)
+        invitation.token_hash = invitation_token_hash(token)
+        invitation.save(update_fields=["token_hash"])
+    email_invitation(invitation=invitation, token=token, language=language)
+    return True
+
+
+def _sign_in_emails_exhausted(email: str) -> bool:
+    """Emails that let someone in (reset and invitation links) one address gets, from anyone."""
+    return rate_limit_hit(
+        scope="sign-in-emails",
+        subject=email,
+        rate=settings.RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT,
     )
 
 
 @transaction.atomic
-def invitation_resend(*, membership: Membership, actor: User, ip_address: str | None = None) -> str:
-    """Send a fresh link to a person who has not set a password yet (the old link stops working)."""
-    user = membership.user
-    if user.has_usable_password():
-        raise ValidationError(_("%(email)s has already set a password.") % {"email": user.email})
-    invitation, token = _invitation_create(
-        organization=membership.organization, user=user, invited_by=actor
+def invitation_resend(
+    *,
+    invitation: Invitation,
+    actor: User,
+    ip_address: str | None = None,
+    language: str | None = None,
+) -> Invitation:
+    """A fresh link, valid ``INVITATION_VALID_DAYS`` again; the previous link stops working."""
+    invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
+    if invitation.used_at is not None:
+        raise ValidationError(
+            _("%(email)s has already answered this invitation.") % {"email": invitation.user.email},
+            code="used",
+        )
+    _invitations_rate_limit(
+        organization=invitation.organization, actor=actor, email=invitation.user.email
     )
+    invitation.expires_at = clock.now() + dt.timedelta(days=settings.INVITATION_VALID_DAYS)
+    invitation.token_hash = None
+    invitation.save(update_fields=["expires_at", "token_hash"])
     audit_record(
-        action=AuditEvent.Action.USER_ADDED,
-        organization=membership.organization,
+        action=AuditEvent.Action.USER_INVITED,
+        organization=invitation.organization,
         actor=actor,
-        target=user.email,
-        detail={"invitation_resent": True},
+        target=invitation.user.email,
+        detail={"roles": invitation.roles, "invitation_resent": True},
         ip_address=ip_address,
     )
-    transaction.on_commit(partial(email_invitation, invitation=invitation, token=token))
-    return token
+    _invitation_send_later(invitation, language=language or actor.language or "")
+    return invitation
 
 
-def _invitation_check(invitation: Invitation | None) -> None:
+@transaction.atomic
+def invitation_cancel(
+    *, invitation: Invitation, actor: User, ip_address: str | None = None
+) -> None:
+    """Withdraw an open invitation: its link stops working."""
+    invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
+    if invitation.used_at is not None:
+        raise ValidationError(
+            _("%(email)s has already answered this invitation.") % {"email": invitation.user.email},
+            code="used",
+        )
+    email = invitation.user.email
+    invitation.delete()
+    audit_record(
+        action=AuditEvent.Action.INVITATION_CANCELED,
+        organization=invitation.organization,
+        actor=actor,
+        target=email,
+        detail={"roles": invitation.roles},
+        ip_address=ip_address,
+    )
+
+
+def _invitation_check(invitation: Invitation | None) -> Invitation:
     if invitation is None:
         raise InvitationError(
             _(
@@ -245,9 +345,9 @@ def _invitation_check(invitation: Invitation | None) -> None:
             ),
             code="invalid",
         )
-    if invitation.used_at is not None or invitation.user.has_usable_password():
+    if invitation.used_at is not None:
         raise InvitationError(
-            _("This invitation link was already used. Sign in with the password you chose."),
+            _("This invitation link was already used. Sign in with your password."),
             code="used",
         )
     if invitation.expires_at <= clock.now():
@@ -257,36 +357,144 @@ def _invitation_check(invitation: Invitation | None) -> None:
             ),
             code="expired",
         )
+    if invitation.user.is_staff:
+        raise InvitationError(_("Staff accounts cannot join partner organizations."), code="staff")
+    return invitation
+
+
+def _invitation_by_token(token: str, *, lock: bool = False) -> Invitation | None:
+    invitations = Invitation.objects.select_related("user", "organization", "invited_by")
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    return invitations.filter(token_hash=invitation_token_hash(token)).first()
 
 
 def invitation_usable(*, token: str) -> Invitation:
     """The invitation of ``token``, or ``InvitationError`` saying why the link cannot be used."""
-    invitation = (
-        Invitation.objects.filter(token_hash=invitation_token_hash(token))
-        .select_related("user", "organization")
-        .first()
+    return _invitation_check(_invitation_by_token(token))
+
+
+def _invitation_join(invitation: Invitation, *, ip_address: str | None) -> Membership:
+    """The person said yes: they become a member with the invitation's roles, and work there."""
+    user = invitation.user
+    membership = membership_add(
+        organization=invitation.organization, user=user, roles=set(invitation.roles)
     )
-    _invitation_check(invitation)
+    invitation.used_at = clock.now()
+    invitation.save(update_fields=["used_at"])
+    user_organization_remember(user=user, organization=invitation.organization)
+    audit_record(
+        action=AuditEvent.Action.USER_ADDED,
+        organization=invitation.organization,
+        actor=user,
+        target=user.email,
+        detail={
+            "roles": invitation.roles,
+            "invited_by": invitation.invited_by.email if invitation.invited_by else "",
+        },
+        ip_address=ip_address,
+    )
+    return membership
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str, ip_address: str | None = None) -> Invitation:
+    """A newcomer chooses their password through the link and joins (once: a second try is
+    refused). Someone who has a password already accepts after signing in (``invitation_join``):
+    a link never sets a password the person has chosen."""
+    invitation = _invitation_check(_invitation_by_token(token, lock=True))
+    user = User.objects.select_for_update().get(pk=invitation.user_id)
+    if user.has_usable_password():
+        raise InvitationError(
+            _("You already have a password: sign in to answer the invitation."),
+            code="has_password",
+        )
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    invitation.user = user
+    _invitation_join(invitation, ip_address=ip_address)
+    return invitation
+
+
+def _invitation_of(token: str, user: User) -> Invitation:
+    invitation = _invitation_check(_invitation_by_token(token, lock=True))
+    if invitation.user_id != user.pk:
+        raise InvitationError(
+            _(
+                "This invitation is for another account. Sign out, then sign in as the person it was sent to."
+            ),
+            code="other_account",
+        )
     return invitation
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, password: str) -> User:
-    """Set the invited person's password and use up the link (once: a second try is refused)."""
-    invitation = (
-        Invitation.objects.select_for_update()
-        .select_related("user")
-        .filter(token_hash=invitation_token_hash(token))
-        .first()
+def invitation_join(*, token: str, user: User, ip_address: str | None = None) -> Invitation:
+    """The signed-in person (second factor passed) accepts the invitation sent to them."""
+    invitation = _invitation_of(token, user)
+    _invitation_join(invitation, ip_address=ip_address)
+    return invitation
+
+
+@transaction.atomic
+def invitation_decline(*, token: str, user: User, ip_address: str | None = None) -> Invitation:
+    """The signed-in person says no: nothing changes for them; the team sees the answer."""
+    invitation = _invitation_of(token, user)
+    invitation.used_at = clock.now()
+    invitation.save(update_fields=["used_at"])
+    audit_record(
+        action=AuditEvent.Action.INVITATION_DECLINED,
+        organization=invitation.organization,
+        actor=user,
+        target=user.email,
+        detail={"roles": invitation.roles},
+        ip_address=ip_address,
     )
-    _invitation_check(invitation)
-    user = invitation.user
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    # Every open link to this account is spent now, including another organization's: a link
-    # must never set a password the person has already chosen.
-    Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=clock.now())
-    return user
+    return invitation
+
+
+# --- Password reset: the same answer, in the same time, whatever the address ------------------
+
+
+def password_reset_request(*, email: str, ip_address: str | None, language: str) -> None:
+    """Ask for a reset link for ``email``. The request only counts and queues: whether the address
+    has an account is decided by the worker (``password_reset_email_send``), so the page answers
+    the same, in the same time, for every address. Limited per address asked for and per client
+    address (``RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT``, ``…_PER_ADDRESS``)."""
+    email = User.objects.normalize_email(email).strip().lower()
+    over = rate_limits_hit(
+        ("password-reset-recipient", email, settings.RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT),
+        (
+            "password-reset-address",
+            ip_address or "unknown",
+            settings.RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS,
+        ),
+    )
+    if over:
+        raise ValidationError(
+            _("Too many password reset requests for now. Try again later."), code="rate_limited"
+        )
+    task_queue_after_commit(
+        "membership.tasks.password_reset_email_send", email=email, language=language
+    )
+
+
+def password_reset_email_send(*, email: str, language: str = "") -> int:
+    """Email a reset link to the account of ``email``, if there is one that can sign in with a
+    password (from ``membership.tasks``). The link is built on ``SITE_URL``, never on a request's
+    host. Returns how many were sent (0 or 1)."""
+    sent = 0
+    for user in User.objects.filter(email__iexact=email, is_active=True):
+        if not user.has_usable_password():
+            continue  # an invitation not accepted yet: the invitation's link is the way in
+        if _sign_in_emails_exhausted(user.email):
+            logger.warning("password reset for user %s not sent: sign-in emails exhausted", user.pk)
+            continue
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        email_password_reset(user=user, uid=uid, token=token, language=language)
+        sent += 1
+    return sent
 
 
 def _global_admin_count(organization: Organization) -> int:

@@ -297,6 +297,9 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Partner Portal <noreply@partnerportal.example>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Every email leaves from a Celery worker after the commit (core/tasks.py). Tests run those tasks
+# in-process at once instead (Celery's eager apply: no broker, no commit to wait for).
+EMAIL_TASKS_EAGER = TESTING
 STAFF_ALERT_EMAIL = env.str("STAFF_ALERT_EMAIL", default="support@partnerportal.example")
 
 # Cache: Redis when REDIS_URL is set (shared by web processes), else local memory.
@@ -426,6 +429,27 @@ SUPPORT_ATTACHMENT_TYPES = (
     "text/csv",
 )
 INVITATION_VALID_DAYS = 7
+# Rate limits on what emails people (core/rate_limits.py, docs/abuse.md): "<count>/<s|m|h|d>",
+# counted in the cache (Redis with REDIS_URL: shared by every process).
+RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT = env.str(
+    "RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT", default="3/h"
+)
+RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS = env.str(
+    "RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS", default="20/h"
+)
+# Invitations and new links, together.
+RATE_LIMIT_INVITATIONS_PER_ORGANIZATION = env.str(
+    "RATE_LIMIT_INVITATIONS_PER_ORGANIZATION", default="50/d"
+)
+RATE_LIMIT_INVITATIONS_PER_ACTOR = env.str("RATE_LIMIT_INVITATIONS_PER_ACTOR", default="20/h")
+RATE_LIMIT_INVITATIONS_PER_RECIPIENT = env.str(
+    "RATE_LIMIT_INVITATIONS_PER_RECIPIENT", default="3/d"
+)
+# Emails that let someone in (reset and invitation links) one address gets, from anyone; the
+# worker sends no more (a backstop behind the limits above, which the pages report).
+RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT = env.str(
+    "RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT", default="10/d"
+)
 # The seller, frozen onto every invoice when it is issued (docs/invoices.md). It must be
 # established in the EU: its country decides the VAT rules (billing/services/tax.py).
 SELLER_NAME = env.str("SELLER_NAME", default="Partner Portal Ireland Limited")
@@ -491,5 +515,8 @@ LOGGING = {
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # In memory (the test run's own process gets Django's in-memory backend anyway); a Celery
+    # worker a test starts is given EMAIL_URL when the test reads what it sends.
+    if not env.str("EMAIL_URL", default=""):
+        EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     MEDIA_ROOT = VAR_DIR / "test-media"

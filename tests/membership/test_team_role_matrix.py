@@ -59,10 +59,16 @@ PAGES = [
         lambda o: f"/account/users/{o['target'].pk}/remove/",
     ),
     Page(
-        "user_resend_invitation",
+        "invitation_resend",
         "post",
         Action.MANAGE_USERS,
-        lambda o: f"/account/users/{o['pending'].pk}/resend-invitation/",
+        lambda o: f"/account/users/invitations/{o['pending'].pk}/resend/",
+    ),
+    Page(
+        "invitation_cancel",
+        "post",
+        Action.MANAGE_USERS,
+        lambda o: f"/account/users/invitations/{o['pending'].pk}/cancel/",
     ),
     Page("profile", "get", Action.MANAGE_PROFILE, lambda o: "/account/profile/"),
     Page(
@@ -132,7 +138,7 @@ def objects(contoso, offer, alice, bob, victor) -> dict:
     )
     return {
         "target": membership_of(victor, contoso),
-        "pending": pending.membership,
+        "pending": pending,
         "windows": grant_of(subscription, "windows-enterprise"),
         "office": grant_of(subscription, "office-365-e3"),
         "vs": grant_of(subscription, "visual-studio-pro"),

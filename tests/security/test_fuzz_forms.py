@@ -199,6 +199,7 @@ def world_ids(world: World) -> list[int]:
             world.subscription.pk,
             world.paid_order.pk,
             world.member.pk,
+            world.invitation.pk,
             world.contoso.pk,
             world.fabrikam.pk,
             world.charlie.pk,

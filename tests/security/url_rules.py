@@ -62,7 +62,8 @@ RULES: dict[str, Rule] = {
     "membership:user_add": Rule(),
     "membership:user_edit": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
     "membership:user_remove": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
-    "membership:user_resend_invitation": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
+    "membership:invitation_resend": Rule(kwargs=lambda w: {"invitation_id": w.invitation.pk}),
+    "membership:invitation_cancel": Rule(kwargs=lambda w: {"invitation_id": w.invitation.pk}),
     "membership:profile": Rule(),
     "membership:user_reset_second_factor": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
     # --- sign-in and security: one's own second factors (allauth.mfa, membership/urls.py) ---
@@ -170,7 +171,8 @@ EXEMPT: dict[str, str] = {
     "password_reset_confirm": "the signed reset token is the credential",
     "password_reset_complete": "for signed-out people",
     "membership:set_language": "anyone may choose a language, even signed out",
-    "membership:invitation_accept": "the invitation token is the credential; opened signed out",
+    "membership:invitation_accept": "the invitation token is the credential; opened signed out, "
+    "or by the invited account itself (tests/membership/test_invitation_join.py)",
     "billing:stripe_webhook": "called by Stripe, authenticated by its signature "
     "(fuzzed in tests/security/test_fuzz_forms.py)",
     "healthz": "the load balancer's probe (the same as healthz_ready): public, up or down",
