@@ -278,6 +278,7 @@ def setup_intent_retrieve(setup_intent_id: str) -> dict:
         "status": intent["status"],
         "customer": intent.get("customer"),
         "payment_method": intent.get("payment_method"),
+        "client_secret": intent.get("client_secret") or "",
     }
 
 

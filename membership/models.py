@@ -185,6 +185,11 @@ class Organization(models.Model):
     stripe_customer_id = models.CharField(
         _("Stripe customer"), max_length=255, blank=True, editable=False
     )
+    # The SetupIntent card entry uses until it saves a card: made when a partner starts typing a
+    # card (never on a page view), reused by every later card entry (billing.services).
+    stripe_setup_intent_id = models.CharField(
+        _("Stripe SetupIntent"), max_length=255, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
 
     class Meta:

@@ -174,7 +174,7 @@ def test_stripe_is_asked_once_a_minute_however_often_ready_is_probed(
     answers += [client.get("/healthz/live") for _ in range(10)]
 
     assert {response.status_code for response in answers} == {200}
-    assert stripe_proxy.totals()["forwarded"] == 1
+    assert stripe_proxy.totals().get("forwarded", 0) == 1
     checked_at = {response.json()["checks"]["stripe"]["checked_at"] for response in answers[:40]}
     assert len(checked_at) == 1
 

@@ -130,6 +130,8 @@ RULES: dict[str, Rule] = {
     # --- billing: payment methods, orders and invoices ---
     "billing:payment_methods": Rule(),
     "billing:payment_method_add": Rule(),
+    "billing:card_setup": Rule(),
+    "billing:purchase_card_setup": Rule(),
     "billing:payment_method_make_default": Rule(kwargs=lambda w: {"payment_method_id": w.card.pk}),
     "billing:payment_method_remove": Rule(kwargs=lambda w: {"payment_method_id": w.card.pk}),
     "billing:orders": Rule(),
