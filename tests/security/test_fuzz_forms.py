@@ -9,8 +9,10 @@ currency, organization…). Properties:
 - when the portal does not accept the input (the form comes back, a 4xx, or an error message),
   nothing in the database changed, and the page says why (form errors or an error message);
 - amounts and currencies of orders always come from the offer's price, never from the browser.
-The webhook gets unsigned and wrongly signed bodies (400, nothing stored) and validly signed
-events of random shape (never a crash).
+The webhook gets unsigned and wrongly signed bodies (400, nothing stored), signatures dated an
+hour back or ahead, JSON nested too deep, and validly signed events of random shape (never a
+crash). Ids include numbers no database column can hold; names include web addresses; the
+invitation link gets any answer and any password (issue 13).
 
 ``FUZZ_EXAMPLES`` (default 25) sets the examples per target; runs are derandomized so CI is
 reproducible; set ``FUZZ_RANDOM=1`` to explore new inputs.
@@ -115,6 +117,8 @@ garbage = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40),
     st.sampled_from(["", " ", "\x00", "null", "-1", "0", "1e309", "NaN", "9" * 30, "<script>"]),
+    # Names that would turn our emails into someone else's (issue 13).
+    st.sampled_from(["URGENT verify at https://evil.example/login", "evil.example", "www.x.co"]),
     st.integers().map(str),
     st.integers(1_000, 70_000).map(lambda size: "x" * size),
 )
@@ -460,3 +464,47 @@ def test_signed_out_forms_and_links_never_break(path: str, values: list, token: 
     # Links with tokens: a password reset and an invitation, with made-up tokens.
     assert Client().get(f"/accounts/reset/{token}/{token}/").status_code < 500
     assert Client().get(f"/invitations/{token}/").status_code < 500
+
+
+# --- the invitation link: a newcomer's password, someone's answer -------------------------------
+
+
+@pytest.fixture
+def invitation_links(contoso, alice, charlie) -> dict[str, str]:
+    """Paths of two emailed links: to a newcomer (choose a password) and to charlie (answer)."""
+    from django.core import mail
+
+    from membership.services import user_invite
+    from tests.membership.team_helpers import invitation_path
+
+    links = {}
+    for kind, email in (("newcomer", "dana@contoso.example"), ("existing", charlie.email)):
+        user_invite(organization=contoso, email=email, full_name="X", roles=set(), actor=alice)
+        links[kind] = invitation_path(mail.outbox[-1])
+    return links
+
+
+def test_the_invitation_link_survives_any_answer(invitation_links, charlie, login) -> None:
+    from membership.models import Membership
+
+    invited = login(charlie)
+
+    @FUZZ
+    @given(
+        answer=garbage,  # "join" and "decline" are the answers; anything else is refused
+        password=st.one_of(garbage, st.text(max_size=40)),
+        again=garbage,
+    )
+    def post(answer: str, password: str, again: str) -> None:
+        before = database_snapshot()
+        answered = invited.post(invitation_links["existing"], {"answer": answer})
+        chose = Client().post(
+            invitation_links["newcomer"], {"new_password1": password, "new_password2": again}
+        )
+
+        assert answered.status_code < 500 and chose.status_code < 500
+        if chose.status_code != 302:  # refused: nothing joined, nothing set
+            assert snapshot_difference(before, database_snapshot()) == []
+            assert not Membership.objects.filter(user__email="dana@contoso.example").exists()
+
+    post()
