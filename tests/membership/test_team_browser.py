@@ -13,6 +13,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from membership.models import Role, User
+from tests.accessibility.axe import axe_check, report
 from tests.membership.team_helpers import invitation_link
 from tests.plugins.people import CODE_LABEL, PASSWORD, browser_sign_in, membership_of, totp_code
 
@@ -63,6 +64,8 @@ def test_a_new_billing_admin_joins_and_manages_payment_methods_but_cannot_purcha
     expect(row).to_contain_text("Invitation pending")
     expect(page.get_by_test_id("team-changes")).to_contain_text("User invited")
     shot(page, "25-invitations.png")
+    violations = axe_check(page, "User management with an invitation")
+    assert violations == [], report(violations)
     _sign_out(page)
 
     # The invitation email's one-time link sets the password and signs Dana in.
@@ -126,6 +129,7 @@ def test_someone_with_an_account_signs_in_and_accepts(
     page.goto(invitation_link(message))
     expect(page.get_by_role("heading", name="Join Contoso Ltd?")).to_be_visible()
     shot(page, "26-invitation-sign-in.png")
+    violations = axe_check(page, "the invitation, signed out")
     page.get_by_role("link", name="Sign in to answer").click()
     page.get_by_label("Email").fill(charlie.email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -137,6 +141,8 @@ def test_someone_with_an_account_signs_in_and_accepts(
     expect(page.get_by_role("heading", name="Join Contoso Ltd?")).to_be_visible()
     expect(page.get_by_text("Your roles there: Global admin.")).to_be_visible()
     shot(page, "27-invitation-join.png")
+    violations += axe_check(page, "the invitation, signed in")
+    assert violations == [], report(violations)
     page.get_by_role("button", name="Join Contoso Ltd").click()
 
     expect(page.get_by_text("You joined Contoso Ltd.")).to_be_visible()
