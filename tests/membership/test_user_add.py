@@ -89,6 +89,40 @@ def test_a_name_holding_a_web_address_is_refused(login, alice, mailoutbox):
     assert mailoutbox == []
 
 
+def test_invitations_one_person_sends_are_limited(login, alice, settings, mailoutbox):
+    settings.RATE_LIMIT_INVITATIONS_PER_ACTOR = "2/h"
+    client = login(alice)
+
+    answers = [
+        client.post("/account/users/add/", {**FORM, "email": f"p{n}@example.org"}) for n in range(3)
+    ]
+
+    assert [a.status_code for a in answers] == [302, 302, 200]
+    assert "You have sent too many invitations for now." in answers[-1].content.decode()
+    assert len(mailoutbox) == 2
+    assert Invitation.objects.count() == 2
+
+
+def test_invitations_one_organization_sends_are_limited(
+    login, contoso, alice, settings, mailoutbox
+):
+    # Two Global admins share their organization's limit.
+    from membership.services import membership_add
+    from tests.plugins.people import _person
+
+    ada = _person("ada@contoso.example", "Ada Admin")
+    membership_add(organization=contoso, user=ada, roles={Role.GLOBAL_ADMIN})
+    settings.RATE_LIMIT_INVITATIONS_PER_ORGANIZATION = "2/d"
+
+    first = login(alice).post("/account/users/add/", {**FORM, "email": "p1@example.org"})
+    second = login(ada).post("/account/users/add/", {**FORM, "email": "p2@example.org"})
+    third = login(alice).post("/account/users/add/", {**FORM, "email": "p3@example.org"})
+
+    assert (first.status_code, second.status_code, third.status_code) == (302, 302, 200)
+    assert "Your organization has sent too many invitations for now." in (third.content.decode())
+    assert len(mailoutbox) == 2
+
+
 def test_it_refuses_an_existing_member(login, alice, bob):
     response = login(alice).post("/account/users/add/", {**FORM, "email": "bob@contoso.example"})
 
