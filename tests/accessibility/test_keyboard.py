@@ -29,7 +29,7 @@ from tests.plugins.people import PASSWORD, totp_code
 
 MENUS = {
     "Partnership": ["Offers", "Benefits", "Membership"],
-    "Billing": ["Payment methods", "Order history"],
+    "Billing": ["Payment methods", "Order history", "Invoices"],
     "Support": ["New request", "Service requests"],
     "Account settings": ["User management", "Organization profile", "Sign-in and security"],
 }
