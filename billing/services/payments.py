@@ -148,18 +148,29 @@ def _claim(
     return claimed
 
 
+def order_authentication(*, order: Order) -> ChargeOutcome:
+    """Where 3-D Secure stands for ``order``: the client secret while it waits, else the result.
+
+    Looking the PaymentIntent up never charges; if the bank already answered (a webhook, another
+    tab), the order is settled from what Stripe says.
+    """
+    if order.status != OrderStatus.REQUIRES_ACTION or not order.stripe_payment_intent_id:
+        return ChargeOutcome(order.status, order, message=order.failure_message)
+    try:
+        intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
+    except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
+        return ChargeOutcome(
+            order.status, order, message=_("We could not reach the payment service.")
+        )
+    if intent.status == "requires_action":
+        return ChargeOutcome(order.status, order, client_secret=intent.client_secret)
+    return order_settle_from_stripe(order=order)
+
+
 def _outcome_for_unclaimed(order: Order) -> ChargeOutcome:
     order.refresh_from_db()
     if order.status == OrderStatus.REQUIRES_ACTION and order.stripe_payment_intent_id:
-        try:
-            intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
-        except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
-            return ChargeOutcome(
-                order.status, order, message=_("We could not reach the payment service.")
-            )
-        if intent.status == "requires_action":
-            return ChargeOutcome(order.status, order, client_secret=intent.client_secret)
-        return order_settle_from_stripe(order=order)
+        return order_authentication(order=order)
     message = ""
     if order.status == OrderStatus.PROCESSING:
         message = _("This payment is already being processed. Refresh the page in a moment.")
