@@ -18,6 +18,9 @@ The protocol, for purchases (on-session, in the browser) and renewals (off-sessi
 4. What Stripe answered is applied by ``billing.services.payment_outcomes``; unknown outcomes are
    settled by ``billing.services.reconciliation``, which never charges.
 
+The module is longer than the house's ~500 lines on purpose: the claim, the fenced record and the
+confirm of a single charge and of a renewal batch are one protocol, read top to bottom here.
+
 ``orders_charge`` runs the protocol for a batch of orders (the billing cycle's), with the
 database work done once per step for the whole batch; ``order_charge`` is a batch of one. A
 database error on one order (a killed connection) affects that order only.
