@@ -1,4 +1,9 @@
-"""What was bought and paid: cards, subscriptions, orders, payments, refunds, benefit grants."""
+"""What was bought and paid: cards, subscriptions, orders, payments, refunds, benefit grants.
+
+Longer than the house's ~500 lines on purpose: these are billing's tables, declarations only (no
+rules: those are in ``billing.services``), and their constraints refer to each other; one file is
+the one place to read the schema the payment protocol (docs/payments.md) relies on.
+"""
 
 from __future__ import annotations
 

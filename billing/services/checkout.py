@@ -30,7 +30,7 @@ from billing.services.orders import (
 )
 from billing.services.payment_methods import payment_method_save
 from billing.services.payment_outcomes import ChargeOutcome, PaymentSetupError
-from billing.services.payments import order_charge
+from billing.services.payments import order_authentication, order_charge
 from billing.services.reconciliation import order_settle_from_stripe
 from core import clock
 from core.money import format_money
@@ -167,22 +167,8 @@ def checkout_pay(*, order: Order, actor: User, expected_amount: int | None = Non
 
 
 def checkout_authentication(*, order: Order) -> ChargeOutcome:
-    """Where 3-D Secure stands for ``order``: the client secret while it waits, else the result.
-
-    Looking the PaymentIntent up never charges; if the bank already answered (a webhook, another
-    tab), the order is settled from what Stripe says.
-    """
-    if order.status != OrderStatus.REQUIRES_ACTION or not order.stripe_payment_intent_id:
-        return ChargeOutcome(order.status, order, message=order.failure_message)
-    try:
-        intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
-    except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
-        return ChargeOutcome(
-            order.status, order, message=_("We could not reach the payment service.")
-        )
-    if intent.status == "requires_action":
-        return ChargeOutcome(order.status, order, client_secret=intent.client_secret)
-    return order_settle_from_stripe(order=order)
+    """Where 3-D Secure stands for ``order`` (``billing.services.payments.order_authentication``)."""
+    return order_authentication(order=order)
 
 
 def checkout_authentication_finished(*, order: Order, actor: User) -> ChargeOutcome:

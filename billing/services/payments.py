@@ -18,6 +18,9 @@ The protocol, for purchases (on-session, in the browser) and renewals (off-sessi
 4. What Stripe answered is applied by ``billing.services.payment_outcomes``; unknown outcomes are
    settled by ``billing.services.reconciliation``, which never charges.
 
+The module is longer than the house's ~500 lines on purpose: the claim, the fenced record and the
+confirm of a single charge and of a renewal batch are one protocol, read top to bottom here.
+
 ``orders_charge`` runs the protocol for a batch of orders (the billing cycle's), with the
 database work done once per step for the whole batch; ``order_charge`` is a batch of one. A
 database error on one order (a killed connection) affects that order only.
@@ -148,18 +151,29 @@ def _claim(
     return claimed
 
 
+def order_authentication(*, order: Order) -> ChargeOutcome:
+    """Where 3-D Secure stands for ``order``: the client secret while it waits, else the result.
+
+    Looking the PaymentIntent up never charges; if the bank already answered (a webhook, another
+    tab), the order is settled from what Stripe says.
+    """
+    if order.status != OrderStatus.REQUIRES_ACTION or not order.stripe_payment_intent_id:
+        return ChargeOutcome(order.status, order, message=order.failure_message)
+    try:
+        intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
+    except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
+        return ChargeOutcome(
+            order.status, order, message=_("We could not reach the payment service.")
+        )
+    if intent.status == "requires_action":
+        return ChargeOutcome(order.status, order, client_secret=intent.client_secret)
+    return order_settle_from_stripe(order=order)
+
+
 def _outcome_for_unclaimed(order: Order) -> ChargeOutcome:
     order.refresh_from_db()
     if order.status == OrderStatus.REQUIRES_ACTION and order.stripe_payment_intent_id:
-        try:
-            intent = stripe_gateway.payment_intent_retrieve(order.stripe_payment_intent_id)
-        except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError):
-            return ChargeOutcome(
-                order.status, order, message=_("We could not reach the payment service.")
-            )
-        if intent.status == "requires_action":
-            return ChargeOutcome(order.status, order, client_secret=intent.client_secret)
-        return order_settle_from_stripe(order=order)
+        return order_authentication(order=order)
     message = ""
     if order.status == OrderStatus.PROCESSING:
         message = _("This payment is already being processed. Refresh the page in a moment.")

@@ -1,5 +1,7 @@
 """The subscribe wizard: terms → payment details → review → Purchase → confirmed, with the order
 row as its state, against the session's localstripe (no browser: the helpers do Stripe.js's part).
+
+One file for the whole wizard (over ~500 lines): its steps share their setup and are read in order.
 """
 
 from __future__ import annotations
