@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from django.core import mail
 from django.test import Client
 
-from membership.models import AuditEvent, Invitation, Role
-from membership.services import user_invite
+from membership.models import AuditEvent, Invitation
 from tests.membership.team_helpers import invitation_path
-
-
-@pytest.fixture
-def invitation(contoso, alice) -> Invitation:
-    return user_invite(
-        organization=contoso,
-        email="dana@contoso.example",
-        full_name="Dana",
-        roles={Role.BILLING_ADMIN},
-        actor=alice,
-    )
 
 
 def _url(invitation: Invitation) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,12 +58,18 @@ def test_live_answers_without_touching_anything(client, settings) -> None:
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_live_answers_while_the_database_is_down(client, db, monkeypatch) -> None:
+@contextmanager
+def database_down(monkeypatch) -> Iterator[None]:
     def refuse(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
     with monkeypatch.context() as patched:
         patched.setattr(connections["default"], "cursor", refuse)
+        yield
+
+
+def test_live_answers_while_the_database_is_down(client, db, monkeypatch) -> None:
+    with database_down(monkeypatch):
         response = client.get("/healthz/live")
 
     assert response.status_code == 200
@@ -88,11 +96,7 @@ def test_the_old_address_answers_like_ready(client, db, healthy) -> None:
 
 
 def test_ready_reports_the_database_down(client, db, healthy, monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise OperationalError("server closed the connection unexpectedly")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(connections["default"], "cursor", refuse)
+    with database_down(monkeypatch):
         response = client.get("/healthz/ready")
 
     assert response.status_code == 503

@@ -123,14 +123,19 @@ ADMIN_TEMPLATES = sorted((TEMPLATES / "admin").rglob("*.html"))
 SCRIPT_RULES = {what: pattern for what, pattern in FORBIDDEN.items() if "<style>" not in what}
 
 
-@pytest.mark.parametrize("template", ADMIN_TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES)))
-def test_admin_template_has_no_script_the_csp_blocks(template: Path) -> None:
+def blocked(template: Path, rules: dict[str, re.Pattern[str]]) -> list[str]:
+    """Where ``template`` has what ``rules`` describe: "path:line: what"."""
     source = template.read_text()
-    problems = [
+    return [
         f"{template.relative_to(TEMPLATES)}:{source[: match.start()].count(chr(10)) + 1}: {what}"
-        for what, pattern in SCRIPT_RULES.items()
+        for what, pattern in rules.items()
         for match in pattern.finditer(source)
     ]
+
+
+@pytest.mark.parametrize("template", ADMIN_TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_admin_template_has_no_script_the_csp_blocks(template: Path) -> None:
+    problems = blocked(template, SCRIPT_RULES)
 
     assert not problems, "The admin's Content-Security-Policy blocks:\n" + "\n".join(problems)
 
@@ -141,11 +146,6 @@ def test_templates_are_linted() -> None:
 
 @pytest.mark.parametrize("template", LINTED, ids=lambda p: str(p.relative_to(TEMPLATES)))
 def test_template_has_nothing_the_csp_blocks(template: Path) -> None:
-    source = template.read_text()
-    problems = [
-        f"{template.relative_to(TEMPLATES)}:{source[: match.start()].count(chr(10)) + 1}: {what}"
-        for what, pattern in FORBIDDEN.items()
-        for match in pattern.finditer(source)
-    ]
+    problems = blocked(template, FORBIDDEN)
 
     assert not problems, "The Content-Security-Policy blocks:\n" + "\n".join(problems)
