@@ -1,11 +1,10 @@
-"""Writes about people and organizations."""
+"""Writes about people and organizations: the audit trail, memberships and roles, the
+organization's profile, the password reset, second factors. Invitations, the way in with the
+person's consent, are ``membership.invitations``."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import logging
-import secrets
 from functools import partial
 
 from allauth.mfa.models import Authenticator
@@ -27,7 +26,6 @@ from core.logging import client_ip_var
 from core.rate_limits import rate_limit_hit, rate_limits_hit
 from core.tasks import task_queue_after_commit
 from membership.emails import (
-    email_invitation,
     email_password_reset,
     email_second_factor_reset,
 )
@@ -129,331 +127,155 @@ def user_organization_remember(*, user: User, organization: Organization) -> Non
         user.last_organization = organization
 
 
-# --- Team: invitations, roles, removal, organization profile ----------------------------------
+# --- Team: roles, removal, organization profile -----------------------------------------------
 
 
-class InvitationError(ValidationError):
-    """An invitation link that cannot be used; ``code`` says why: ``invalid``, ``used``,
-    ``expired``, ``staff``, ``other_account`` or ``has_password``."""
-
-
-def invitation_token_hash(token: str) -> str:
-    """Only this hash is stored, so a database leak does not hand out working links."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _organization_lock(organization: Organization) -> Organization:
+def organization_lock(organization: Organization) -> Organization:
     """Serialize team changes per organization, so two admins never demote the last two Global
     admins at the same moment (select_for_update is a no-op on SQLite, whose writes are serial)."""
     return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
-def _role_labels(roles: set[str] | frozenset[str]) -> list[str]:
+def role_codes(roles: set[str] | frozenset[str]) -> list[str]:
+    """Roles as stored in audit details and invitations: their codes, sorted."""
     return sorted(roles)
 
 
-def _invitations_rate_limit(*, organization: Organization, actor: User, email: str) -> None:
-    """Invitations and new links: per organization, per person sending, and per address within
-    the organization (never across organizations: that would tell one about another's)."""
-    over = rate_limits_hit(
-        (
-            "invitations-organization",
-            str(organization.pk),
-            settings.RATE_LIMIT_INVITATIONS_PER_ORGANIZATION,
-        ),
-        ("invitations-actor", str(actor.pk), settings.RATE_LIMIT_INVITATIONS_PER_ACTOR),
-        (
-            "invitations-recipient",
-            f"{organization.pk}:{email}",
-            settings.RATE_LIMIT_INVITATIONS_PER_RECIPIENT,
-        ),
-    )
-    if "invitations-organization" in over:
-        message = _("Your organization has sent too many invitations for now. Try again later.")
-    elif "invitations-actor" in over:
-        message = _("You have sent too many invitations for now. Try again later.")
-    elif over:
-        message = _("Too many invitations were sent to %(email)s for now. Try again later.") % {
-            "email": email
-        }
-    else:
-        return
-    raise ValidationError(message, code="rate_limited")
+def _global_admin_count(organization: Organization) -> int:
+    return RoleGrant.objects.filter(
+        membership__organization=organization, role=Role.GLOBAL_ADMIN
+    ).count()
 
 
-def _invitation_send_later(invitation: Invitation, *, language: str) -> None:
-    # The worker makes the link's token and emails it (membership.tasks): the request's time
-    # says nothing about the address, and the token never passes through the broker.
-    task_queue_after_commit(
-        "membership.tasks.invitation_email_send", invitation_id=invitation.pk, language=language
-    )
+def _refuse_losing_last_global_admin(membership: Membership, message: str) -> None:
+    is_global_admin = RoleGrant.objects.filter(
+        membership=membership, role=Role.GLOBAL_ADMIN
+    ).exists()
+    if is_global_admin and _global_admin_count(membership.organization) <= 1:
+        raise ValidationError(message, code="last_global_admin")
 
 
 @transaction.atomic
-def user_invite(
+def membership_change_roles(
     *,
-    organization: Organization,
-    email: str,
-    full_name: str,
+    membership: Membership,
     roles: set[str] | frozenset[str],
     actor: User,
     ip_address: str | None = None,
-    language: str | None = None,
-) -> Invitation:
-    """Invite a person to join the organization with ``roles``, whether or not the address has
-    an account: the same answer either way, and nothing changes for the person until they accept
-    (docs/abuse.md). The email goes out from a worker, in the person's language, else
-    ``language`` (the inviter's). An invitation to a staff account is never sent nor accepted.
-    An earlier open invitation of the same person to this organization is replaced.
-    """
-    organization = _organization_lock(organization)
-    email = User.objects.normalize_email(email).strip().lower()
-    full_name = " ".join(full_name.split())
-    user = User.objects.filter(email__iexact=email).first()
-    if (
-        user is not None
-        and Membership.objects.filter(organization=organization, user=user).exists()
-    ):
-        raise ValidationError(
-            _("%(email)s is already a user of your organization.") % {"email": user.email},
-            code="already_member",
+) -> Membership:
+    """Give the member exactly ``roles``; the last Global admin keeps that role."""
+    organization_lock(membership.organization)
+    before = set(RoleGrant.objects.filter(membership=membership).values_list("role", flat=True))
+    roles = set(roles)
+    if before == roles:
+        return membership
+    if Role.GLOBAL_ADMIN not in roles:
+        _refuse_losing_last_global_admin(
+            membership,
+            _("%(email)s is the organization's last Global admin: add another Global admin first.")
+            % {"email": membership.user.email},
         )
-    _invitations_rate_limit(organization=organization, actor=actor, email=email)
-    if user is None:
-        user = User.objects.create_user(email=email, password=None, full_name=full_name)
-    Invitation.objects.filter(organization=organization, user=user, used_at__isnull=True).delete()
-    invitation = Invitation.objects.create(
-        organization=organization,
-        user=user,
-        full_name=full_name,
-        roles=_role_labels(roles),
-        invited_by=actor,
-        expires_at=clock.now() + dt.timedelta(days=settings.INVITATION_VALID_DAYS),
-    )
+    membership_set_roles(membership=membership, roles=roles)
     audit_record(
-        action=AuditEvent.Action.USER_INVITED,
-        organization=organization,
+        action=AuditEvent.Action.ROLES_CHANGED,
+        organization=membership.organization,
         actor=actor,
-        target=email,
-        detail={"roles": _role_labels(roles)},
-        ip_address=ip_address,
-    )
-    _invitation_send_later(invitation, language=language or actor.language or "")
-    return invitation
-
-
-def invitation_email_send(*, invitation_id: int, language: str = "") -> bool:
-    """Make the invitation's one-time link and email it (from ``membership.tasks``). Returns
-    whether it was sent: not for an invitation used, canceled or expired meanwhile, not to a staff
-    account, and not past the limit of sign-in emails one address gets
-    (``RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT``). A new link replaces the previous one."""
-    with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("user", "organization", "invited_by")
-            .filter(pk=invitation_id, used_at__isnull=True)
-            .first()
-        )
-        if invitation is None or invitation.expires_at <= clock.now():
-            return False
-        if invitation.user.is_staff:
-            logger.info("invitation %s not sent: the address is a staff account", invitation.pk)
-            return False
-        if _sign_in_emails_exhausted(invitation.user.email):
-            logger.warning(
-                "invitation %s not sent: the address had its sign-in emails", invitation.pk
-            )
-            return False
-        token = secrets.token_urlsafe(32)
-        invitation.token_hash = invitation_token_hash(token)
-        invitation.save(update_fields=["token_hash"])
-    email_invitation(invitation=invitation, token=token, language=language)
-    return True
-
-
-def _sign_in_emails_exhausted(email: str) -> bool:
-    """Emails that let someone in (reset and invitation links) one address gets, from anyone."""
-    return rate_limit_hit(
-        scope="sign-in-emails",
-        subject=email,
-        rate=settings.RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT,
-    )
-
-
-@transaction.atomic
-def invitation_resend(
-    *,
-    invitation: Invitation,
-    actor: User,
-    ip_address: str | None = None,
-    language: str | None = None,
-) -> Invitation:
-    """A fresh link, valid ``INVITATION_VALID_DAYS`` again; the previous link stops working."""
-    invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
-    if invitation.used_at is not None:
-        raise ValidationError(
-            _("%(email)s has already answered this invitation.") % {"email": invitation.user.email},
-            code="used",
-        )
-    _invitations_rate_limit(
-        organization=invitation.organization, actor=actor, email=invitation.user.email
-    )
-    invitation.expires_at = clock.now() + dt.timedelta(days=settings.INVITATION_VALID_DAYS)
-    invitation.token_hash = None
-    invitation.save(update_fields=["expires_at", "token_hash"])
-    audit_record(
-        action=AuditEvent.Action.USER_INVITED,
-        organization=invitation.organization,
-        actor=actor,
-        target=invitation.user.email,
-        detail={"roles": invitation.roles, "invitation_resent": True},
-        ip_address=ip_address,
-    )
-    _invitation_send_later(invitation, language=language or actor.language or "")
-    return invitation
-
-
-@transaction.atomic
-def invitation_cancel(
-    *, invitation: Invitation, actor: User, ip_address: str | None = None
-) -> None:
-    """Withdraw an open invitation: its link stops working."""
-    invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
-    if invitation.used_at is not None:
-        raise ValidationError(
-            _("%(email)s has already answered this invitation.") % {"email": invitation.user.email},
-            code="used",
-        )
-    email = invitation.user.email
-    invitation.delete()
-    audit_record(
-        action=AuditEvent.Action.INVITATION_CANCELED,
-        organization=invitation.organization,
-        actor=actor,
-        target=email,
-        detail={"roles": invitation.roles},
-        ip_address=ip_address,
-    )
-
-
-def _invitation_check(invitation: Invitation | None) -> Invitation:
-    if invitation is None:
-        raise InvitationError(
-            _(
-                "This invitation link is not valid. If you received a newer invitation, use the "
-                "link in that email."
-            ),
-            code="invalid",
-        )
-    if invitation.used_at is not None:
-        raise InvitationError(
-            _("This invitation link was already used. Sign in with your password."),
-            code="used",
-        )
-    if invitation.expires_at <= clock.now():
-        raise InvitationError(
-            _(
-                "This invitation link expired. Ask your organization's Global admin to send a new one."
-            ),
-            code="expired",
-        )
-    if invitation.user.is_staff:
-        raise InvitationError(_("Staff accounts cannot join partner organizations."), code="staff")
-    return invitation
-
-
-def _invitation_by_token(token: str, *, lock: bool = False) -> Invitation | None:
-    invitations = Invitation.objects.select_related("user", "organization", "invited_by")
-    if lock:
-        invitations = invitations.select_for_update(of=("self",))
-    return invitations.filter(token_hash=invitation_token_hash(token)).first()
-
-
-def invitation_usable(*, token: str) -> Invitation:
-    """The invitation of ``token``, or ``InvitationError`` saying why the link cannot be used."""
-    return _invitation_check(_invitation_by_token(token))
-
-
-def _invitation_join(invitation: Invitation, *, ip_address: str | None) -> Membership:
-    """The person said yes: they become a member with the invitation's roles, and work there."""
-    user = invitation.user
-    membership = membership_add(
-        organization=invitation.organization, user=user, roles=set(invitation.roles)
-    )
-    invitation.used_at = clock.now()
-    invitation.save(update_fields=["used_at"])
-    user_organization_remember(user=user, organization=invitation.organization)
-    audit_record(
-        action=AuditEvent.Action.USER_ADDED,
-        organization=invitation.organization,
-        actor=user,
-        target=user.email,
-        detail={
-            "roles": invitation.roles,
-            "invited_by": invitation.invited_by.email if invitation.invited_by else "",
-        },
+        target=membership.user.email,
+        detail={"before": role_codes(before), "after": role_codes(roles)},
         ip_address=ip_address,
     )
     return membership
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, password: str, ip_address: str | None = None) -> Invitation:
-    """A newcomer chooses their password through the link and joins (once: a second try is
-    refused). Someone who has a password already accepts after signing in (``invitation_join``):
-    a link never sets a password the person has chosen."""
-    invitation = _invitation_check(_invitation_by_token(token, lock=True))
-    user = User.objects.select_for_update().get(pk=invitation.user_id)
-    if user.has_usable_password():
-        raise InvitationError(
-            _("You already have a password: sign in to answer the invitation."),
-            code="has_password",
+def membership_remove(
+    *, membership: Membership, actor: User, ip_address: str | None = None
+) -> None:
+    """Take a person out of the organization (their account stays: it may belong elsewhere)."""
+    organization = organization_lock(membership.organization)
+    if membership.user_id == actor.pk:
+        raise ValidationError(
+            _("You cannot remove yourself. Ask another Global admin to do it."), code="self"
         )
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    invitation.user = user
-    _invitation_join(invitation, ip_address=ip_address)
-    return invitation
-
-
-def _invitation_of(token: str, user: User) -> Invitation:
-    invitation = _invitation_check(_invitation_by_token(token, lock=True))
-    if invitation.user_id != user.pk:
-        raise InvitationError(
-            _(
-                "This invitation is for another account. Sign out, then sign in as the person it was sent to."
-            ),
-            code="other_account",
-        )
-    return invitation
-
-
-@transaction.atomic
-def invitation_join(*, token: str, user: User, ip_address: str | None = None) -> Invitation:
-    """The signed-in person (second factor passed) accepts the invitation sent to them."""
-    invitation = _invitation_of(token, user)
-    _invitation_join(invitation, ip_address=ip_address)
-    return invitation
-
-
-@transaction.atomic
-def invitation_decline(*, token: str, user: User, ip_address: str | None = None) -> Invitation:
-    """The signed-in person says no: nothing changes for them; the team sees the answer."""
-    invitation = _invitation_of(token, user)
-    invitation.used_at = clock.now()
-    invitation.save(update_fields=["used_at"])
+    _refuse_losing_last_global_admin(
+        membership,
+        _("%(email)s is the organization's last Global admin and cannot be removed.")
+        % {"email": membership.user.email},
+    )
+    roles = set(RoleGrant.objects.filter(membership=membership).values_list("role", flat=True))
+    Invitation.objects.filter(organization=organization, user_id=membership.user_id).delete()
+    email = membership.user.email
+    membership.delete()
     audit_record(
-        action=AuditEvent.Action.INVITATION_DECLINED,
-        organization=invitation.organization,
-        actor=user,
-        target=user.email,
-        detail={"roles": invitation.roles},
+        action=AuditEvent.Action.USER_REMOVED,
+        organization=organization,
+        actor=actor,
+        target=email,
+        detail={"roles": role_codes(roles)},
         ip_address=ip_address,
     )
-    return invitation
+
+
+PROFILE_FIELDS = (
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postal_code",
+    "region",
+    "vat_id",
+    "invoice_language",
+    "contact_email",
+    "contact_phone",
+)
+
+
+@transaction.atomic
+def organization_update_profile(
+    *, organization: Organization, changes: dict, actor: User, ip_address: str | None = None
+) -> Organization:
+    """Update the profile (name, invoice address, VAT ID, invoice language, contact). Partner
+    ID, country and currency are not the partner's to change: they decide prices and invoices.
+    Invoices already issued keep the details they were issued with."""
+    organization = organization_lock(organization)
+    if "vat_id" in changes:
+        # However the change comes in, a VAT id that does not pass for the country is refused.
+        changes = {
+            **changes,
+            "vat_id": vat_id_clean(country=organization.country, vat_id=changes["vat_id"]),
+        }
+    changed = {
+        field: {"before": getattr(organization, field), "after": changes[field]}
+        for field in PROFILE_FIELDS
+        if field in changes and getattr(organization, field) != changes[field]
+    }
+    if not changed:
+        return organization
+    for field, values in changed.items():
+        setattr(organization, field, values["after"])
+    organization.full_clean()
+    organization.save(update_fields=list(changed))
+    audit_record(
+        action=AuditEvent.Action.PROFILE_CHANGED,
+        organization=organization,
+        actor=actor,
+        target=organization.name,
+        detail={"changed": changed},
+        ip_address=ip_address,
+    )
+    return organization
 
 
 # --- Password reset: the same answer, in the same time, whatever the address ------------------
+
+
+def sign_in_emails_exhausted(email: str) -> bool:
+    """Emails that let someone in (reset and invitation links) one address gets, from anyone."""
+    return rate_limit_hit(
+        scope="sign-in-emails",
+        subject=email,
+        rate=settings.RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT,
+    )
 
 
 def password_reset_request(*, email: str, ip_address: str | None, language: str) -> None:
@@ -487,7 +309,7 @@ def password_reset_email_send(*, email: str, language: str = "") -> int:
     for user in User.objects.filter(email__iexact=email, is_active=True):
         if not user.has_usable_password():
             continue  # an invitation not accepted yet: the invitation's link is the way in
-        if _sign_in_emails_exhausted(user.email):
+        if sign_in_emails_exhausted(user.email):
             logger.warning("password reset for user %s not sent: sign-in emails exhausted", user.pk)
             continue
         uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -495,131 +317,6 @@ def password_reset_email_send(*, email: str, language: str = "") -> int:
         email_password_reset(user=user, uid=uid, token=token, language=language)
         sent += 1
     return sent
-
-
-def _global_admin_count(organization: Organization) -> int:
-    return RoleGrant.objects.filter(
-        membership__organization=organization, role=Role.GLOBAL_ADMIN
-    ).count()
-
-
-def _refuse_losing_last_global_admin(membership: Membership, message: str) -> None:
-    is_global_admin = RoleGrant.objects.filter(
-        membership=membership, role=Role.GLOBAL_ADMIN
-    ).exists()
-    if is_global_admin and _global_admin_count(membership.organization) <= 1:
-        raise ValidationError(message, code="last_global_admin")
-
-
-@transaction.atomic
-def membership_change_roles(
-    *,
-    membership: Membership,
-    roles: set[str] | frozenset[str],
-    actor: User,
-    ip_address: str | None = None,
-) -> Membership:
-    """Give the member exactly ``roles``; the last Global admin keeps that role."""
-    _organization_lock(membership.organization)
-    before = set(RoleGrant.objects.filter(membership=membership).values_list("role", flat=True))
-    roles = set(roles)
-    if before == roles:
-        return membership
-    if Role.GLOBAL_ADMIN not in roles:
-        _refuse_losing_last_global_admin(
-            membership,
-            _("%(email)s is the organization's last Global admin: add another Global admin first.")
-            % {"email": membership.user.email},
-        )
-    membership_set_roles(membership=membership, roles=roles)
-    audit_record(
-        action=AuditEvent.Action.ROLES_CHANGED,
-        organization=membership.organization,
-        actor=actor,
-        target=membership.user.email,
-        detail={"before": _role_labels(before), "after": _role_labels(roles)},
-        ip_address=ip_address,
-    )
-    return membership
-
-
-@transaction.atomic
-def membership_remove(
-    *, membership: Membership, actor: User, ip_address: str | None = None
-) -> None:
-    """Take a person out of the organization (their account stays: it may belong elsewhere)."""
-    organization = _organization_lock(membership.organization)
-    if membership.user_id == actor.pk:
-        raise ValidationError(
-            _("You cannot remove yourself. Ask another Global admin to do it."), code="self"
-        )
-    _refuse_losing_last_global_admin(
-        membership,
-        _("%(email)s is the organization's last Global admin and cannot be removed.")
-        % {"email": membership.user.email},
-    )
-    roles = set(RoleGrant.objects.filter(membership=membership).values_list("role", flat=True))
-    Invitation.objects.filter(organization=organization, user_id=membership.user_id).delete()
-    email = membership.user.email
-    membership.delete()
-    audit_record(
-        action=AuditEvent.Action.USER_REMOVED,
-        organization=organization,
-        actor=actor,
-        target=email,
-        detail={"roles": _role_labels(roles)},
-        ip_address=ip_address,
-    )
-
-
-PROFILE_FIELDS = (
-    "name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "postal_code",
-    "region",
-    "vat_id",
-    "invoice_language",
-    "contact_email",
-    "contact_phone",
-)
-
-
-@transaction.atomic
-def organization_update_profile(
-    *, organization: Organization, changes: dict, actor: User, ip_address: str | None = None
-) -> Organization:
-    """Update the profile (name, invoice address, VAT ID, invoice language, contact). Partner
-    ID, country and currency are not the partner's to change: they decide prices and invoices.
-    Invoices already issued keep the details they were issued with."""
-    organization = _organization_lock(organization)
-    if "vat_id" in changes:
-        # However the change comes in, a VAT id that does not pass for the country is refused.
-        changes = {
-            **changes,
-            "vat_id": vat_id_clean(country=organization.country, vat_id=changes["vat_id"]),
-        }
-    changed = {
-        field: {"before": getattr(organization, field), "after": changes[field]}
-        for field in PROFILE_FIELDS
-        if field in changes and getattr(organization, field) != changes[field]
-    }
-    if not changed:
-        return organization
-    for field, values in changed.items():
-        setattr(organization, field, values["after"])
-    organization.full_clean()
-    organization.save(update_fields=list(changed))
-    audit_record(
-        action=AuditEvent.Action.PROFILE_CHANGED,
-        organization=organization,
-        actor=actor,
-        target=organization.name,
-        detail={"changed": changed},
-        ip_address=ip_address,
-    )
-    return organization
 
 
 # --- Second factor: reset by a Global admin or by staff, the lockout, the demo -----------------

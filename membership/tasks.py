@@ -12,7 +12,7 @@ import smtplib
 
 from celery import shared_task
 
-from membership import services
+from membership import invitations, services
 
 # The mail server refused or could not be reached: tried again with backoff, for about an hour.
 # Each attempt makes a new token, so only the link of the email that arrives works.
@@ -31,4 +31,4 @@ def password_reset_email_send(*, email: str, language: str = "") -> int:
 
 @shared_task(name="membership.tasks.invitation_email_send", **_MAIL_RETRY)
 def invitation_email_send(*, invitation_id: int, language: str = "") -> bool:
-    return services.invitation_email_send(invitation_id=invitation_id, language=language)
+    return invitations.invitation_email_send(invitation_id=invitation_id, language=language)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.middleware import client_ip
-from membership import services
+from membership import invitations, services
 from membership.access import get_for_organization_or_404, member_required
 from membership.forms import (
     InvitationAcceptForm,
@@ -66,7 +66,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
     form = UserAddForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = services.user_invite(
+            invitation = invitations.user_invite(
                 organization=request.organization,
                 email=form.cleaned_data["email"],
                 full_name=form.cleaned_data["full_name"],
@@ -154,7 +154,7 @@ def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Invitation:
 def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.invitation_resend(
+        invitations.invitation_resend(
             invitation=invitation,
             actor=request.user,
             ip_address=client_ip(request),
@@ -176,7 +176,7 @@ def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
 def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.invitation_cancel(
+        invitations.invitation_cancel(
             invitation=invitation, actor=request.user, ip_address=client_ip(request)
         )
     except ValidationError as error:
@@ -245,15 +245,15 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     password here and joins; someone with an account signs in first (second factor included) and
     then accepts or declines. Nothing changes for them before that."""
     try:
-        invitation = services.invitation_usable(token=token)
-    except services.InvitationError as error:
+        invitation = invitations.invitation_usable(token=token)
+    except invitations.InvitationError as error:
         return _invitation_problem(request, error)
     if not invitation.user.has_usable_password():
         return _invitation_choose_password(request, token, invitation)
     return _invitation_answer(request, token, invitation)
 
 
-def _invitation_problem(request: HttpRequest, error: services.InvitationError) -> HttpResponse:
+def _invitation_problem(request: HttpRequest, error: invitations.InvitationError) -> HttpResponse:
     context = {"problem": _first_error(error), "code": error.code}
     status = {"invalid": 404, "staff": 403, "other_account": 403}.get(error.code, 410)
     return render(request, "membership/invitation_invalid.html", context, status=status)
@@ -265,12 +265,12 @@ def _invitation_choose_password(
     form = InvitationAcceptForm(invitation.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            accepted = services.invitation_accept(
+            accepted = invitations.invitation_accept(
                 token=token,
                 password=form.cleaned_data["new_password1"],
                 ip_address=client_ip(request),
             )
-        except services.InvitationError as error:
+        except invitations.InvitationError as error:
             return _invitation_problem(request, error)
         # The account as saved with its new password (the session is signed with it).
         login(request, accepted.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -303,10 +303,10 @@ def _invitation_answer(request: HttpRequest, token: str, invitation: Invitation)
             return step_up
     if request.method == "POST" and form.is_valid():
         join = form.cleaned_data["answer"] == "join"
-        answer = services.invitation_join if join else services.invitation_decline
+        answer = invitations.invitation_join if join else invitations.invitation_decline
         try:
             answer(token=token, user=request.user, ip_address=client_ip(request))
-        except services.InvitationError as error:
+        except invitations.InvitationError as error:
             return _invitation_problem(request, error)
         name = invitation.organization.name
         if join:

@@ -15,8 +15,8 @@ from django.test import Client
 
 from core.emails import email_send
 from core.tasks import email_message_from, email_message_payload
+from membership.invitations import invitation_token_hash, user_invite
 from membership.models import Invitation, Membership, Role
-from membership.services import invitation_token_hash, user_invite
 from partnerportal.celery import app
 from tests.core.smtp_sink import smtp_sink
 from tests.plugins.services import private_queue, wait_until

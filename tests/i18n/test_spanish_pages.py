@@ -95,7 +95,7 @@ def test_the_invitation_pages_are_in_spanish(contoso, alice, charlie, login):
     # The link of someone with an account: signed out (a Spanish browser), then signed in.
     from django.core import mail
 
-    from membership.services import user_invite
+    from membership.invitations import user_invite
     from tests.membership.team_helpers import invitation_path
 
     user_invite(organization=contoso, email=charlie.email, full_name="C", roles=set(), actor=alice)

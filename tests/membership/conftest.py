@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from membership.invitations import user_invite
 from membership.models import Invitation, Role
-from membership.services import user_invite
 
 
 @pytest.fixture

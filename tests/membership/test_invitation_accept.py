@@ -10,8 +10,8 @@ from django.core import mail
 from django.test import Client
 
 from core import clock
+from membership.invitations import invitation_resend, user_invite
 from membership.models import AuditEvent, Membership, Role, User
-from membership.services import invitation_resend, user_invite
 from tests.membership.team_helpers import invitation_token
 from tests.plugins.people import membership_of
 

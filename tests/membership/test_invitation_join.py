@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from membership.invitations import invitation_token_hash, user_invite
 from membership.models import AuditEvent, Invitation, Membership, Role
-from membership.services import user_invite
 from tests.membership.team_helpers import invitation_path
 from tests.plugins.people import client_sign_in, membership_of, second_factor_checked
 
@@ -142,8 +142,6 @@ def test_a_staff_account_cannot_join_even_with_a_link(client, contoso, alice, ro
         actor=alice,
     )
     # No email was sent, so no link exists; even a forged one would be refused.
-    from membership.services import invitation_token_hash
-
     Invitation.objects.filter(pk=invitation.pk).update(token_hash=invitation_token_hash("forged"))
 
     response = Client().get("/invitations/forged/")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core import mail
 
+from membership.invitations import invitation_token_hash
 from membership.models import AuditEvent, Invitation
-from membership.services import invitation_token_hash
 from tests.membership.team_helpers import invitation_token
 
 

@@ -19,9 +19,9 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core import mail
 from playwright.sync_api import Page, expect
 
+from membership.invitations import user_invite
 from membership.models import Role, User
 from membership.second_factor import SESSION_KEY
-from membership.services import user_invite
 from tests.membership.team_helpers import invitation_path
 from tests.plugins.people import CODE_LABEL, PASSWORD, browser_sign_in, totp_code
 

@@ -15,9 +15,10 @@ import pytest
 from django.urls import resolve
 
 from billing.services.benefits import seat_assign
+from membership.invitations import user_invite
 from membership.models import Role, User
 from membership.permissions import Action
-from membership.services import membership_add, second_factor_enroll_totp, user_invite
+from membership.services import membership_add, second_factor_enroll_totp
 from tests.billing.benefits_setup import grant_of, load_keys
 from tests.billing.factories import make_subscription
 from tests.plugins.people import PASSWORD, membership_of, second_factor_checked

@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from core import clock
+from membership.invitations import invitation_token_hash, user_invite
 from membership.models import AuditEvent, Invitation, Membership, Role, User
-from membership.services import invitation_token_hash, user_invite
 from tests.membership.team_helpers import invitation_link, invitation_token
 
 

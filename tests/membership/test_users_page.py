@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from membership.invitations import user_invite
 from membership.models import Role
-from membership.services import membership_change_roles, user_invite
+from membership.services import membership_change_roles
 
 
 def test_it_lists_the_people_and_their_roles(login, alice, bob, victor):

@@ -474,7 +474,7 @@ def invitation_links(contoso, alice, charlie) -> dict[str, str]:
     """Paths of two emailed links: to a newcomer (choose a password) and to charlie (answer)."""
     from django.core import mail
 
-    from membership.services import user_invite
+    from membership.invitations import user_invite
     from tests.membership.team_helpers import invitation_path
 
     links = {}

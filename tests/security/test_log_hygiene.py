@@ -151,8 +151,8 @@ def test_one_time_tokens_never_reach_the_logs(contoso, alice, charlie, logs) -> 
     # Issue 13: /invitations/<token>/ and /accounts/reset/<uid>/<token>/ were logged in clear.
     from django.core import mail
 
+    from membership.invitations import user_invite
     from membership.models import Role
-    from membership.services import user_invite
     from tests.membership.team_helpers import invitation_path
 
     links = []

@@ -28,8 +28,9 @@ from billing.models import (
 from billing.services.invoices import invoices_issue
 from billing.terms import term_dates
 from core import clock
+from membership.invitations import user_invite
 from membership.models import Invitation, Membership, Organization, Role, User
-from membership.services import membership_add, user_invite
+from membership.services import membership_add
 from offers.models import BenefitKind, Offer
 from support.models import Attachment, IssueType, Message, ServiceRequest
 
