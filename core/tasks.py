@@ -77,7 +77,8 @@ def email_message_from(payload: dict) -> EmailMultiAlternatives:
     return message
 
 
-# The mail server refused or could not be reached: tried again with backoff, for about an hour.
+# The mail server refused or could not be reached: tried again up to 8 times, with growing
+# (jittered) delays at most 10 minutes apart.
 @shared_task(
     name="core.tasks.email_message_deliver",
     autoretry_for=(OSError, smtplib.SMTPException),

@@ -14,7 +14,8 @@ from celery import shared_task
 
 from membership import invitations, services
 
-# The mail server refused or could not be reached: tried again with backoff, for about an hour.
+# The mail server refused or could not be reached: tried again up to 8 times, with growing
+# (jittered) delays at most 10 minutes apart.
 # Each attempt makes a new token, so only the link of the email that arrives works.
 _MAIL_RETRY = {
     "autoretry_for": (OSError, smtplib.SMTPException),
