@@ -124,12 +124,14 @@ def main() -> int:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
-            "TESTING": "1",  # test settings: no secrets needed
             "EMAIL_URL": "memorymail://",
             "LOG_LEVEL": "WARNING",
         }
     )
     import django
+
+    # The test settings (no secrets needed, fast hasher): tests/plugins/in_test_run.py.
+    import tests.plugins.in_test_run  # noqa: F401
 
     django.setup()
     from django.db import connection, transaction

@@ -68,6 +68,7 @@ def bench_environment(workdir: Path) -> dict[str, str]:
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": "http://127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or "sk_test_bench",
             "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or "pk_test_bench",
@@ -75,7 +76,6 @@ def bench_environment(workdir: Path) -> dict[str, str]:
             "PYTHONPATH": str(BASE_DIR),
         }
     )
-    env.pop("TESTING", None)
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     return env
 

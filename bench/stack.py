@@ -88,14 +88,18 @@ def bench_django(suffix: str, *, reuse: bool = False) -> str:
         {
             "DATABASE_URL": database_url_for(name),
             "DJANGO_SETTINGS_MODULE": "partnerportal.settings",
-            "TESTING": "1",
             "CELERY_BROKER_URL": broker_url(),
             "EMAIL_URL": "memorymail://",
             "LOG_LEVEL": "WARNING",
         }
     )
+    # The test settings, in this process and the migrate command: tests/plugins/in_test_run.py.
+    from tests.plugins import in_test_run
+
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
+        in_test_run.command("manage.py", "migrate", "--noinput", "-v", "0"),
+        cwd=BASE_DIR,
+        check=True,
     )
     import django
 
@@ -170,14 +174,13 @@ class Stack:
         env = {
             **os.environ,
             **self.environment(),
-            "TESTING": "1",
             "PYTHONUNBUFFERED": "1",
         }
+        from tests.plugins import in_test_run
+
         with (self.workdir / "beat.log").open("wb") as log:
             self.beat = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
+                in_test_run.command(
                     "celery",
                     "-A",
                     "partnerportal",
@@ -186,7 +189,7 @@ class Stack:
                     str(self.workdir / "beat-schedule"),
                     "--loglevel",
                     "info",
-                ],
+                ),
                 cwd=BASE_DIR,
                 env=env,
                 stdout=log,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -277,6 +278,7 @@ def setup_intent_retrieve(setup_intent_id: str) -> dict:
         "status": intent["status"],
         "customer": intent.get("customer"),
         "payment_method": intent.get("payment_method"),
+        "client_secret": intent.get("client_secret") or "",
     }
 
 
@@ -420,21 +422,60 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON.")
 
 
+# Stripe's events nest a few levels (event → data → object → charges → …); anything deeper than
+# this is not an event, and parsing it would recurse until Python gives up.
+WEBHOOK_MAX_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:\\.|[^"\\])*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _json_depth(payload: bytes) -> int:
+    """How deep the arrays and objects of ``payload`` nest, without parsing it (no recursion)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', payload)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _signed_at(signature_header: str) -> int | None:
+    """The ``t=`` of the header (the first one, as the SDK reads it)."""
+    for item in signature_header.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def webhook_event_construct(payload: bytes, signature_header: str) -> dict:
-    """Verify a webhook's signature and age (``STRIPE_WEBHOOK_SECRET``) and return the event."""
+    """Verify a webhook's signature and age (``STRIPE_WEBHOOK_SECRET``) and return the event.
+
+    The signature must be no older than ``STRIPE_WEBHOOK_TOLERANCE_SECONDS`` and no further in
+    the future either (the SDK only checks the past); the event must be JSON nested at most
+    ``WEBHOOK_MAX_DEPTH`` deep.
+    """
     # The SDK compares signatures with hmac.compare_digest, which raises TypeError (not a
     # verification error) on a non-ASCII header: anyone could turn that into a server error.
     if not signature_header.isascii():
         raise WebhookSignatureInvalid("The signature header is not ASCII.")
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
     try:
         stripe.WebhookSignature.verify_header(
-            payload,
-            signature_header,
-            settings.STRIPE_WEBHOOK_SECRET,
-            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+            payload, signature_header, settings.STRIPE_WEBHOOK_SECRET, tolerance=tolerance
         )
-        event = json.loads(payload, parse_constant=_refuse_constant)
     except (ValueError, stripe.SignatureVerificationError) as error:
+        raise WebhookSignatureInvalid(str(error)) from error
+    signed_at = _signed_at(signature_header)
+    if signed_at is None or signed_at > time.time() + tolerance:
+        raise WebhookSignatureInvalid("The signature is dated in the future.")
+    if _json_depth(payload) > WEBHOOK_MAX_DEPTH:
+        raise WebhookSignatureInvalid("The payload nests too deep to be an event.")
+    try:
+        event = json.loads(payload, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
         raise WebhookSignatureInvalid(str(error)) from error
     # Parsed here rather than by the SDK's Event class, which fails with AttributeError on a
     # signed body that is valid JSON but not an object.

@@ -148,6 +148,17 @@ urlpatterns = [
         payment_method_views.payment_method_add,
         name="payment_method_add",
     ),
+    # Card entry asks for its SetupIntent here once the partner starts typing (never on view).
+    path(
+        "billing/payment-methods/card-setup/",
+        payment_method_views.card_setup,
+        name="card_setup",
+    ),
+    path(
+        "partnership/card-setup/",
+        checkout_views.purchase_card_setup,
+        name="purchase_card_setup",
+    ),
     path(
         "billing/payment-methods/<int:payment_method_id>/make-default/",
         payment_method_views.payment_method_make_default,

@@ -1,9 +1,10 @@
 """Sending templated emails: subject/text/html trios, in each recipient's language.
 
 Templates live in ``templates/emails/<name>_subject.txt``, ``<name>.txt`` and ``<name>.html``.
-Every context gets ``site_url`` for absolute links (``SITE_URL``). Each app keeps one function per
-email in its own ``emails.py``, named ``email_<what>``, that takes plain values, builds the context
-and calls ``email_send``.
+Every context gets ``site_url`` for absolute links (``SITE_URL``, never the request's host). Each
+app keeps one function per email in its own ``emails.py``, named ``email_<what>``, that takes
+plain values, builds the context and calls ``email_send``. Messages are rendered where they are
+sent from and leave from a Celery worker after the commit (``core.tasks``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+
+from core.tasks import email_message_send
 
 
 class Person(Protocol):
@@ -47,27 +50,36 @@ def email_send(
     recipients: Iterable[Person | str],
     context: dict,
     attachments: Iterable[Attachment] = (),
+    language: str | None = None,
 ) -> int:
     """Send email ``name`` to each recipient separately, in that person's language.
 
-    A recipient is a person (their saved language, else the site default; the templates get
-    them as ``recipient``) or a bare address (the site default language). ``attachments`` go
-    with every message as they are (an invoice's PDF is in the invoice's language, whoever
-    reads the email). Returns how many messages were sent.
+    A recipient is a person (their saved language; the templates get them as ``recipient``) or a
+    bare address. Without a saved language, ``language`` (an invitation: the inviter's), else the
+    site default. ``attachments`` go with every message as they are (an invoice's PDF is in the
+    invoice's language, whoever reads the email). Each message leaves from a Celery worker after
+    the commit (``core.tasks.email_message_send``). Returns how many messages went out.
     """
     attachments = list(attachments)
+    fallback = language or settings.LANGUAGE_CODE
     sent = 0
     for recipient in recipients:
         if isinstance(recipient, str):
-            address, language = recipient, settings.LANGUAGE_CODE
+            address, chosen = recipient, fallback
             personal = {}
         else:
-            address, language = recipient.email, recipient.language or settings.LANGUAGE_CODE
+            address, chosen = recipient.email, recipient.language or fallback
             personal = {"recipient": recipient}
-        subject, text, html = email_render(name, {**context, **personal}, language=language)
+        subject, text, html = email_render(name, {**context, **personal}, language=chosen)
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
         message.attach_alternative(html, "text/html")
         for filename, content, mimetype in attachments:
             message.attach(filename, content, mimetype)
-        sent += message.send()
+        email_message_send(message)
+        sent += 1
     return sent
+
+
+def email_send_text(*, subject: str, body: str, to: str) -> None:
+    """A plain-text message to staff (an alert), sent the same way as every other email."""
+    email_message_send(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to]))

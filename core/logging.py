@@ -1,7 +1,8 @@
 """One JSON line per log record, tagged with the current request or task id.
 
-Every string that reaches a line is redacted first: card numbers, Stripe secrets, and the values
-of password/secret/token/card fields never reach the logs, even when a library logs a request.
+Every string that reaches a line is redacted first: card numbers, Stripe secrets, one-time tokens
+in paths (invitation and password-reset links), query strings, and the values of
+password/secret/token/card fields never reach the logs, even when a library logs a request.
 """
 
 from __future__ import annotations
@@ -33,6 +34,23 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwhsec_[A-Za-z0-9]+"), "[secret]"),
     (re.compile(r"\b(?:pi|seti)_[A-Za-z0-9]+_secret_[A-Za-z0-9]+"), "[secret]"),
     (re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), "Bearer [secret]"),
+    # One-time tokens in paths: an invitation link, Django's password reset link (and the
+    # set-password page it leads to), allauth's reset and email-confirmation links. Whatever logs
+    # the path — the request line, Django's "Not Found: …" — the token stays out.
+    (re.compile(r"(/invitations/)[^/\s?#\"'<>]+"), r"\1[token]"),
+    (
+        re.compile(r"(/accounts/reset/)[^/\s?#\"'<>]+/[^/\s?#\"'<>]+"),
+        r"\1[token]/[token]",
+    ),
+    (
+        re.compile(r"(/accounts/(?:password/reset/key|confirm-email)/)[^/\s?#\"'<>]+"),
+        r"\1[token]",
+    ),
+    # Query strings of paths and URLs (?next=/invitations/…, ?key=…): never worth their risk.
+    (
+        re.compile(r"((?:https?://[^\s/?#\"'<>]+)?/[^\s?#\"'<>]*)\?[^\s#\"'<>]+"),
+        r"\1?[redacted]",
+    ),
     # name=value (query strings, form bodies) and 'name': 'value' / "name": ["value"] (reprs, JSON).
     (
         re.compile(rf"(\b{_SENSITIVE_NAMES}=)[^&\s]*", re.IGNORECASE),

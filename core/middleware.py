@@ -19,7 +19,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.signals import request_finished
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from core.logging import client_ip_var, request_id_var
 
@@ -94,3 +94,26 @@ class RequestLogMiddleware:
 def _request_id_clear(**kwargs: object) -> None:
     request_id_var.set("-")
     client_ip_var.set(None)
+
+
+# The widest integer column any of our databases has (a 64-bit BIGINT primary key).
+ID_MAX = 2**63 - 1
+
+
+class IdRangeMiddleware:
+    """An id in the URL no database column can hold is "not found", like any other unknown id.
+
+    PostgreSQL answers such a lookup with no rows; SQLite raises ``OverflowError`` binding it,
+    which would be a server error (``/account/users/99999999999999999999999/``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view, args, kwargs) -> None:
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, int) and not -ID_MAX - 1 <= value <= ID_MAX:
+                raise Http404("No such object.")

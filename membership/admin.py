@@ -176,6 +176,8 @@ class InvitationAdmin(admin.ModelAdmin):
     readonly_fields = (
         "organization",
         "user",
+        "full_name",
+        "roles",
         "token_hash",
         "invited_by",
         "created_at",

@@ -6,11 +6,13 @@ from django.conf import settings
 from django.urls import reverse
 
 from core.emails import absolute_url, email_send
-from membership.models import Invitation, Organization, User
+from membership.models import Invitation, Role, User
 
 
-def email_invitation(*, invitation: Invitation, token: str) -> int:
-    """The one-time link to set a password and join ``invitation.organization``."""
+def email_invitation(*, invitation: Invitation, token: str, language: str = "") -> int:
+    """The invitation and its one-time link: a newcomer chooses a password through it; someone
+    with an account signs in and accepts. In the person's language, else ``language`` (the
+    inviter's)."""
     inviter = invitation.invited_by
     return email_send(
         "membership_invitation",
@@ -18,25 +20,28 @@ def email_invitation(*, invitation: Invitation, token: str) -> int:
         context={
             "organization": invitation.organization,
             "invited_by": inviter.get_full_name() if inviter else "",
+            # Lazy labels: rendered in the recipient's language.
+            "roles": [label for value, label in Role.choices if value in set(invitation.roles)],
+            "has_account": invitation.user.has_usable_password(),
             "accept_url": absolute_url(reverse("membership:invitation_accept", args=[token])),
             "expires_at": invitation.expires_at,
             "valid_days": settings.INVITATION_VALID_DAYS,
         },
+        language=language,
     )
 
 
-def email_added_to_organization(
-    *, user: User, organization: Organization, invited_by: User | None
-) -> int:
-    """A person who already has an account was added: a notice, no password link."""
+def email_password_reset(*, user: User, uid: str, token: str, language: str = "") -> int:
+    """The link to choose a new password, on ``SITE_URL`` (never the request's host)."""
     return email_send(
-        "membership_added",
+        "membership_password_reset",
         recipients=[user],
         context={
-            "organization": organization,
-            "invited_by": invited_by.get_full_name() if invited_by else "",
-            "sign_in_url": absolute_url(reverse("login")),
+            "reset_url": absolute_url(
+                reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+            ),
         },
+        language=language,
     )
 
 

@@ -17,6 +17,8 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
+from core.middleware import ID_MAX
+from core.text import no_links
 from membership.models import Organization, Role
 from membership.vat_ids import vat_id_check_online, vat_id_clean
 
@@ -131,7 +133,8 @@ class LanguageForm(forms.Form):
 
 
 class SwitchOrganizationForm(forms.Form):
-    organization = forms.IntegerField()
+    # Bounded like the id column: a number no row can have is refused here, not by the database.
+    organization = forms.IntegerField(min_value=1, max_value=ID_MAX)
 
 
 class RolesField(forms.MultipleChoiceField):
@@ -151,7 +154,7 @@ class RolesField(forms.MultipleChoiceField):
 
 class UserAddForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
-    full_name = forms.CharField(label=_("Name"), max_length=150)
+    full_name = forms.CharField(label=_("Name"), max_length=150, validators=[no_links])
     roles = RolesField()
 
     def clean_email(self) -> str:
@@ -163,6 +166,16 @@ class UserAddForm(forms.Form):
 
 class UserRolesForm(forms.Form):
     roles = RolesField()
+
+
+class InvitationAnswerForm(forms.Form):
+    """Someone with an account answers an invitation: join, or decline."""
+
+    answer = forms.ChoiceField(choices=[("join", _("Join")), ("decline", _("Decline"))])
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
 
 
 class OrganizationProfileForm(forms.ModelForm):

@@ -29,7 +29,8 @@ class CurrentOrganizationMiddleware:
     """Sets ``request.membership`` and ``request.organization`` for signed-in partners.
 
     The organization is the one chosen in the session (a user may belong to several), else the
-    first one. Staff without a membership get ``None`` for both.
+    one they used last (``User.last_organization``), else the first one. Staff without a
+    membership get ``None`` for both.
     """
 
     def __init__(self, get_response):
@@ -43,7 +44,7 @@ class CurrentOrganizationMiddleware:
         if user is not None and user.is_authenticated and not request.path.startswith("/admin/"):
             memberships = list(memberships_for_user(user=user))
             request.memberships = memberships
-            chosen = request.session.get(SESSION_ORGANIZATION_KEY)
+            chosen = request.session.get(SESSION_ORGANIZATION_KEY) or user.last_organization_id
             current = next((m for m in memberships if m.organization_id == chosen), None)
             if current is None and memberships:
                 current = memberships[0]
@@ -67,7 +68,16 @@ class SecondFactorRequiredMiddleware:
         {"membership:second_factor_setup", "mfa_activate_totp", "mfa_add_webauthn"}
     )
     CHECK_PAGES = frozenset({"mfa_reauthenticate", "mfa_reauthenticate_webauthn"})
-    ALWAYS_OPEN = frozenset({"logout", "account_logout", "membership:set_language", "healthz"})
+    ALWAYS_OPEN = frozenset(
+        {
+            "logout",
+            "account_logout",
+            "membership:set_language",
+            "healthz",
+            "healthz_live",
+            "healthz_ready",
+        }
+    )
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.crypto import salted_hmac
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core import clock
+from core.text import no_links
 
 
 class UserManager(BaseUserManager["User"]):
@@ -42,7 +44,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person. Partners sign in with their email; staff are users with ``is_staff``."""
 
     email = models.EmailField(_("email address"), unique=True)
-    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True, validators=[no_links])
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     language = models.CharField(
         _("language"),
@@ -56,6 +58,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("date joined"), default=clock.now)
     # Raised to end every session of the person at once (their second factor was reset).
     session_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Where they worked last (the organization switcher): where their next session starts.
+    last_organization = models.ForeignKey(
+        "Organization",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("last used organization"),
+    )
 
     objects = UserManager()
 
@@ -81,6 +93,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        # Staff never join partner organizations (docs/product.md): not by becoming staff either.
+        if self.is_staff and self.pk and self.memberships.exists():
+            raise ValidationError(
+                _(
+                    "A staff account cannot belong to a partner organization: remove its "
+                    "memberships first."
+                ),
+                code="staff_member",
+            )
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
@@ -136,7 +160,7 @@ partner_id_validator = RegexValidator(r"^\d{7}$", _("A Partner ID has exactly 7 
 class Organization(models.Model):
     """A partner company. ``network_member_since`` empty means it has not joined the network."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[no_links])
     partner_id = models.CharField(
         _("Partner ID"), max_length=7, unique=True, validators=[partner_id_validator]
     )
@@ -160,6 +184,11 @@ class Organization(models.Model):
     network_member_since = models.DateField(_("network member since"), null=True, blank=True)
     stripe_customer_id = models.CharField(
         _("Stripe customer"), max_length=255, blank=True, editable=False
+    )
+    # The SetupIntent card entry uses until it saves a card: made when a partner starts typing a
+    # card (never on a page view), reused by every later card entry (billing.services).
+    stripe_setup_intent_id = models.CharField(
+        _("Stripe SetupIntent"), max_length=255, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
 
@@ -212,6 +241,12 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization.name}"
+
+    def clean(self) -> None:
+        if self.user_id and self.user.is_staff:
+            raise ValidationError(
+                _("Staff accounts cannot be added to partner organizations."), code="staff"
+            )
 
     @property
     def role_set(self) -> frozenset[str]:
@@ -270,13 +305,20 @@ class Competency(models.Model):
 
 
 class Invitation(models.Model):
-    """A one-time link to join an organization; only a hash of the token is stored."""
+    """An invitation to join an organization with ``roles``: nothing changes for the person until
+    they accept it (a newcomer chooses a password through its link; someone with an account
+    signs in, second factor included, and accepts). The link's token is made by the worker that
+    emails it; only its hash is stored (empty until the email is sent)."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="invitations"
     )
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
-    token_hash = models.CharField(max_length=64, unique=True)
+    # The name the inviter typed: shown to the team instead of the account's own name, which
+    # would tell them whether the address had an account.
+    full_name = models.CharField(_("name"), max_length=150, blank=True, validators=[no_links])
+    roles = models.JSONField(_("roles"), default=list, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     invited_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -299,6 +341,9 @@ class AuditEvent(models.Model):
         SIGN_IN = "sign_in", _("Signed in")
         SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
         SIGN_OUT = "sign_out", _("Signed out")
+        USER_INVITED = "user_invited", _("User invited")
+        INVITATION_CANCELED = "invitation_canceled", _("Invitation canceled")
+        INVITATION_DECLINED = "invitation_declined", _("Invitation declined")
         USER_ADDED = "user_added", _("User added")
         USER_REMOVED = "user_removed", _("User removed")
         ROLES_CHANGED = "roles_changed", _("Roles changed")

@@ -78,6 +78,9 @@ def organizations_people_who_may(
 
 TEAM_AUDIT_ACTIONS = (
     AuditEvent.Action.SECOND_FACTOR_RESET,
+    AuditEvent.Action.USER_INVITED,
+    AuditEvent.Action.INVITATION_CANCELED,
+    AuditEvent.Action.INVITATION_DECLINED,
     AuditEvent.Action.USER_ADDED,
     AuditEvent.Action.USER_REMOVED,
     AuditEvent.Action.ROLES_CHANGED,
@@ -95,38 +98,50 @@ def role_labels(roles: Iterable[str]) -> list[str]:
 class TeamMember:
     membership: Membership
     roles: list[str]
-    invitation: Invitation | None  # the latest unused link, if any
-    invitation_expired: bool
-    is_pending: bool  # has not chosen a password yet
     is_global_admin: bool
     has_second_factor: bool
 
 
 def organization_team(*, organization: Organization) -> list[TeamMember]:
-    """The organization's people with their roles and whether their invitation is pending."""
-    latest: dict[int, Invitation] = {}
-    for invitation in Invitation.objects.filter(
-        organization=organization, used_at__isnull=True
-    ).order_by("created_at", "id"):
-        latest[invitation.user_id] = invitation
-    now = clock.now()
-    team = []
+    """The organization's people with their roles (invitations are not people yet)."""
     members = list(organization_members(organization=organization))
     with_second_factor = users_with_second_factor(user_ids=[m.user_id for m in members])
-    for member in members:
-        invitation = latest.get(member.user_id)
-        team.append(
-            TeamMember(
-                membership=member,
-                roles=role_labels(member.role_set),
-                invitation=invitation,
-                invitation_expired=invitation is not None and invitation.expires_at <= now,
-                is_pending=not member.user.has_usable_password(),
-                is_global_admin=Role.GLOBAL_ADMIN in member.role_set,
-                has_second_factor=member.user_id in with_second_factor,
-            )
+    return [
+        TeamMember(
+            membership=member,
+            roles=role_labels(member.role_set),
+            is_global_admin=Role.GLOBAL_ADMIN in member.role_set,
+            has_second_factor=member.user_id in with_second_factor,
         )
-    return team
+        for member in members
+    ]
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    invitation: Invitation
+    roles: list[str]
+    expired: bool
+
+
+def organization_invitations(*, organization: Organization) -> list[PendingInvitation]:
+    """Invitations nobody answered yet, newest first. What the team sees of each is what the
+    inviter typed (the address, the name, the roles): the same whether the address has an
+    account or not."""
+    now = clock.now()
+    invitations = (
+        Invitation.objects.filter(organization=organization, used_at__isnull=True)
+        .select_related("user")
+        .order_by("-created_at", "-id")
+    )
+    return [
+        PendingInvitation(
+            invitation=invitation,
+            roles=role_labels(invitation.roles),
+            expired=invitation.expires_at <= now,
+        )
+        for invitation in invitations
+    ]
 
 
 @dataclass(frozen=True)

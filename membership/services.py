@@ -1,11 +1,10 @@
-"""Writes about people and organizations."""
+"""Writes about people and organizations: the audit trail, memberships and roles, the
+organization's profile, the password reset, second factors. Invitations, the way in with the
+person's consent, are ``membership.invitations``."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import secrets
-from dataclasses import dataclass
+import logging
 from functools import partial
 
 from allauth.mfa.models import Authenticator
@@ -14,16 +13,20 @@ from allauth.mfa.totp.internal.auth import TOTP
 from allauth.mfa.utils import decrypt
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from core import clock
 from core.logging import client_ip_var
+from core.rate_limits import rate_limit_hit, rate_limits_hit
+from core.tasks import task_queue_after_commit
 from membership.emails import (
-    email_added_to_organization,
-    email_invitation,
+    email_password_reset,
     email_second_factor_reset,
 )
 from membership.models import (
@@ -36,6 +39,8 @@ from membership.models import (
     User,
 )
 from membership.vat_ids import vat_id_clean
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -103,190 +108,37 @@ def membership_set_roles(*, membership: Membership, roles: set[str] | frozenset[
 def membership_add(
     *, organization: Organization, user: User, roles: set[str] | frozenset[str] = frozenset()
 ) -> Membership:
+    """Make ``user`` a member with ``roles`` (no consent asked: for the demo data, tests and the
+    acceptance of an invitation). Staff accounts never join a partner organization."""
+    if user.is_staff:
+        raise ValidationError(
+            _("Staff accounts cannot be added to partner organizations."), code="staff"
+        )
     membership, _created = Membership.objects.get_or_create(organization=organization, user=user)
     membership_set_roles(membership=membership, roles=roles)
     return membership
 
 
-# --- Team: invitations, roles, removal, organization profile ----------------------------------
+def user_organization_remember(*, user: User, organization: Organization) -> None:
+    """Where the person worked last: their next session starts there (not in the first
+    organization of the alphabet, which someone else may have added them to)."""
+    if user.last_organization_id != organization.pk:
+        User.objects.filter(pk=user.pk).update(last_organization=organization)
+        user.last_organization = organization
 
 
-class InvitationError(ValidationError):
-    """An invitation link that cannot be used; ``code`` says why (``invalid``/``used``/``expired``)."""
+# --- Team: roles, removal, organization profile -----------------------------------------------
 
 
-def invitation_token_hash(token: str) -> str:
-    """Only this hash is stored, so a database leak does not hand out working links."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class InviteResult:
-    membership: Membership
-    invitation: Invitation | None
-    token: str | None
-    existing_account: bool
-
-
-def _invitation_create(
-    *, organization: Organization, user: User, invited_by: User | None
-) -> tuple[Invitation, str]:
-    """A new one-time link for ``user``; earlier unused links to this organization stop working."""
-    Invitation.objects.filter(organization=organization, user=user, used_at__isnull=True).delete()
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        organization=organization,
-        user=user,
-        token_hash=invitation_token_hash(token),
-        invited_by=invited_by,
-        expires_at=clock.now() + dt.timedelta(days=settings.INVITATION_VALID_DAYS),
-    )
-    return invitation, token
-
-
-def _organization_lock(organization: Organization) -> Organization:
+def organization_lock(organization: Organization) -> Organization:
     """Serialize team changes per organization, so two admins never demote the last two Global
     admins at the same moment (select_for_update is a no-op on SQLite, whose writes are serial)."""
     return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
-def _role_labels(roles: set[str] | frozenset[str]) -> list[str]:
+def role_codes(roles: set[str] | frozenset[str]) -> list[str]:
+    """Roles as stored in audit details and invitations: their codes, sorted."""
     return sorted(roles)
-
-
-@transaction.atomic
-def user_invite(
-    *,
-    organization: Organization,
-    email: str,
-    full_name: str,
-    roles: set[str] | frozenset[str],
-    actor: User,
-    ip_address: str | None = None,
-) -> InviteResult:
-    """Add a person to the organization with ``roles``.
-
-    A person who can already sign in (an account with a password) is added and notified; anyone
-    else gets a one-time link, valid ``INVITATION_VALID_DAYS`` days, to set a password. The same
-    email never makes a second account.
-    """
-    organization = _organization_lock(organization)
-    email = User.objects.normalize_email(email).strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if (
-        user is not None
-        and Membership.objects.filter(organization=organization, user=user).exists()
-    ):
-        raise ValidationError(
-            _("%(email)s is already a user of your organization.") % {"email": user.email},
-            code="already_member",
-        )
-    existing_account = user is not None and user.has_usable_password()
-    if user is None:
-        user = User.objects.create_user(email=email, password=None, full_name=full_name.strip())
-    elif not user.full_name and full_name:
-        user.full_name = full_name.strip()
-        user.save(update_fields=["full_name"])
-    membership = membership_add(organization=organization, user=user, roles=roles)
-    invitation, token = (None, None)
-    if not existing_account:
-        invitation, token = _invitation_create(
-            organization=organization, user=user, invited_by=actor
-        )
-    audit_record(
-        action=AuditEvent.Action.USER_ADDED,
-        organization=organization,
-        actor=actor,
-        target=user.email,
-        detail={"roles": _role_labels(roles), "existing_account": existing_account},
-        ip_address=ip_address,
-    )
-    # Emails leave only once the rows they point at are committed.
-    if existing_account:
-        transaction.on_commit(
-            partial(
-                email_added_to_organization, user=user, organization=organization, invited_by=actor
-            )
-        )
-    else:
-        transaction.on_commit(partial(email_invitation, invitation=invitation, token=token))
-    return InviteResult(
-        membership=membership, invitation=invitation, token=token, existing_account=existing_account
-    )
-
-
-@transaction.atomic
-def invitation_resend(*, membership: Membership, actor: User, ip_address: str | None = None) -> str:
-    """Send a fresh link to a person who has not set a password yet (the old link stops working)."""
-    user = membership.user
-    if user.has_usable_password():
-        raise ValidationError(_("%(email)s has already set a password.") % {"email": user.email})
-    invitation, token = _invitation_create(
-        organization=membership.organization, user=user, invited_by=actor
-    )
-    audit_record(
-        action=AuditEvent.Action.USER_ADDED,
-        organization=membership.organization,
-        actor=actor,
-        target=user.email,
-        detail={"invitation_resent": True},
-        ip_address=ip_address,
-    )
-    transaction.on_commit(partial(email_invitation, invitation=invitation, token=token))
-    return token
-
-
-def _invitation_check(invitation: Invitation | None) -> None:
-    if invitation is None:
-        raise InvitationError(
-            _(
-                "This invitation link is not valid. If you received a newer invitation, use the "
-                "link in that email."
-            ),
-            code="invalid",
-        )
-    if invitation.used_at is not None or invitation.user.has_usable_password():
-        raise InvitationError(
-            _("This invitation link was already used. Sign in with the password you chose."),
-            code="used",
-        )
-    if invitation.expires_at <= clock.now():
-        raise InvitationError(
-            _(
-                "This invitation link expired. Ask your organization's Global admin to send a new one."
-            ),
-            code="expired",
-        )
-
-
-def invitation_usable(*, token: str) -> Invitation:
-    """The invitation of ``token``, or ``InvitationError`` saying why the link cannot be used."""
-    invitation = (
-        Invitation.objects.filter(token_hash=invitation_token_hash(token))
-        .select_related("user", "organization")
-        .first()
-    )
-    _invitation_check(invitation)
-    return invitation
-
-
-@transaction.atomic
-def invitation_accept(*, token: str, password: str) -> User:
-    """Set the invited person's password and use up the link (once: a second try is refused)."""
-    invitation = (
-        Invitation.objects.select_for_update()
-        .select_related("user")
-        .filter(token_hash=invitation_token_hash(token))
-        .first()
-    )
-    _invitation_check(invitation)
-    user = invitation.user
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    # Every open link to this account is spent now, including another organization's: a link
-    # must never set a password the person has already chosen.
-    Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=clock.now())
-    return user
 
 
 def _global_admin_count(organization: Organization) -> int:
@@ -312,7 +164,7 @@ def membership_change_roles(
     ip_address: str | None = None,
 ) -> Membership:
     """Give the member exactly ``roles``; the last Global admin keeps that role."""
-    _organization_lock(membership.organization)
+    organization_lock(membership.organization)
     before = set(RoleGrant.objects.filter(membership=membership).values_list("role", flat=True))
     roles = set(roles)
     if before == roles:
@@ -329,7 +181,7 @@ def membership_change_roles(
         organization=membership.organization,
         actor=actor,
         target=membership.user.email,
-        detail={"before": _role_labels(before), "after": _role_labels(roles)},
+        detail={"before": role_codes(before), "after": role_codes(roles)},
         ip_address=ip_address,
     )
     return membership
@@ -340,7 +192,7 @@ def membership_remove(
     *, membership: Membership, actor: User, ip_address: str | None = None
 ) -> None:
     """Take a person out of the organization (their account stays: it may belong elsewhere)."""
-    organization = _organization_lock(membership.organization)
+    organization = organization_lock(membership.organization)
     if membership.user_id == actor.pk:
         raise ValidationError(
             _("You cannot remove yourself. Ask another Global admin to do it."), code="self"
@@ -359,7 +211,7 @@ def membership_remove(
         organization=organization,
         actor=actor,
         target=email,
-        detail={"roles": _role_labels(roles)},
+        detail={"roles": role_codes(roles)},
         ip_address=ip_address,
     )
 
@@ -385,7 +237,7 @@ def organization_update_profile(
     """Update the profile (name, invoice address, VAT ID, invoice language, contact). Partner
     ID, country and currency are not the partner's to change: they decide prices and invoices.
     Invoices already issued keep the details they were issued with."""
-    organization = _organization_lock(organization)
+    organization = organization_lock(organization)
     if "vat_id" in changes:
         # However the change comes in, a VAT id that does not pass for the country is refused.
         changes = {
@@ -412,6 +264,59 @@ def organization_update_profile(
         ip_address=ip_address,
     )
     return organization
+
+
+# --- Password reset: the same answer, in the same time, whatever the address ------------------
+
+
+def sign_in_emails_exhausted(email: str) -> bool:
+    """Emails that let someone in (reset and invitation links) one address gets, from anyone."""
+    return rate_limit_hit(
+        scope="sign-in-emails",
+        subject=email,
+        rate=settings.RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT,
+    )
+
+
+def password_reset_request(*, email: str, ip_address: str | None, language: str) -> None:
+    """Ask for a reset link for ``email``. The request only counts and queues: whether the address
+    has an account is decided by the worker (``password_reset_email_send``), so the page answers
+    the same, in the same time, for every address. Limited per address asked for and per client
+    address (``RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT``, ``…_PER_ADDRESS``)."""
+    email = User.objects.normalize_email(email).strip().lower()
+    over = rate_limits_hit(
+        ("password-reset-recipient", email, settings.RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT),
+        (
+            "password-reset-address",
+            ip_address or "unknown",
+            settings.RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS,
+        ),
+    )
+    if over:
+        raise ValidationError(
+            _("Too many password reset requests for now. Try again later."), code="rate_limited"
+        )
+    task_queue_after_commit(
+        "membership.tasks.password_reset_email_send", email=email, language=language
+    )
+
+
+def password_reset_email_send(*, email: str, language: str = "") -> int:
+    """Email a reset link to the account of ``email``, if there is one that can sign in with a
+    password (from ``membership.tasks``). The link is built on ``SITE_URL``, never on a request's
+    host. Returns how many were sent (0 or 1)."""
+    sent = 0
+    for user in User.objects.filter(email__iexact=email, is_active=True):
+        if not user.has_usable_password():
+            continue  # an invitation not accepted yet: the invitation's link is the way in
+        if sign_in_emails_exhausted(user.email):
+            logger.warning("password reset for user %s not sent: sign-in emails exhausted", user.pk)
+            continue
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        email_password_reset(user=user, uid=uid, token=token, language=language)
+        sent += 1
+    return sent
 
 
 # --- Second factor: reset by a Global admin or by staff, the lockout, the demo -----------------

@@ -23,15 +23,7 @@ auth_patterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="account_logout"),
     path("accounts/inactive/", account_views.account_inactive, name="account_inactive"),
-    path(
-        "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            email_template_name="registration/password_reset_email.txt",
-            html_email_template_name="registration/password_reset_email.html",
-            subject_template_name="registration/password_reset_subject.txt",
-        ),
-        name="password_reset",
-    ),
+    path("accounts/password-reset/", views.password_reset, name="password_reset"),
     path(
         "accounts/password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -114,9 +106,14 @@ urlpatterns = [
     path("account/users/<int:membership_id>/", views_team.user_edit, name="user_edit"),
     path("account/users/<int:membership_id>/remove/", views_team.user_remove, name="user_remove"),
     path(
-        "account/users/<int:membership_id>/resend-invitation/",
-        views_team.user_resend_invitation,
-        name="user_resend_invitation",
+        "account/users/invitations/<int:invitation_id>/resend/",
+        views_team.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "account/users/invitations/<int:invitation_id>/cancel/",
+        views_team.invitation_cancel,
+        name="invitation_cancel",
     ),
     path(
         "account/users/<int:membership_id>/reset-second-factor/",

@@ -4,18 +4,24 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from membership.forms import LanguageForm, SwitchOrganizationForm
+from core.middleware import client_ip
+from membership.forms import LanguageForm, PasswordResetRequestForm, SwitchOrganizationForm
 from membership.middleware import SESSION_ORGANIZATION_KEY
 from membership.second_factor import second_factor_enrolled
 from membership.selectors import membership_get
-from membership.services import sign_in_failures_clear
+from membership.services import (
+    password_reset_request,
+    sign_in_failures_clear,
+    user_organization_remember,
+)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -26,6 +32,25 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         sign_in_failures_clear(email=self.user.email)
         return response
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Ask for a reset link. The page says the same, in the same time, whatever the address:
+    the worker decides whether there is an account to email (membership.tasks)."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            password_reset_request(
+                email=form.cleaned_data["email"],
+                ip_address=client_ip(request),
+                language=translation.get_language(),
+            )
+        except ValidationError as error:
+            form.add_error("email", error)
+        else:
+            return redirect("password_reset_done")
+    return render(request, "registration/password_reset_form.html", {"form": form})
 
 
 @require_safe
@@ -80,6 +105,7 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     if membership is None:
         raise Http404
     request.session[SESSION_ORGANIZATION_KEY] = membership.organization_id
+    user_organization_remember(user=request.user, organization=membership.organization)
     messages.success(
         request, _("You are now working in %(name)s.") % {"name": membership.organization.name}
     )

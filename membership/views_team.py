@@ -5,28 +5,33 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.middleware import client_ip
-from membership import services
+from membership import invitations, services
 from membership.access import get_for_organization_or_404, member_required
 from membership.forms import (
     InvitationAcceptForm,
+    InvitationAnswerForm,
     OrganizationProfileForm,
     UserAddForm,
     UserRolesForm,
 )
 from membership.middleware import SESSION_ORGANIZATION_KEY
-from membership.models import Membership, Organization, Role
+from membership.models import Invitation, Membership, Organization, Role
 from membership.permissions import Action
-from membership.second_factor import second_factor_required
+from membership.second_factor import second_factor_required, step_up_response
 from membership.selectors import (
+    organization_invitations,
     organization_team,
     organization_team_changes,
+    role_labels,
     second_factor_summary,
 )
 
@@ -48,36 +53,37 @@ def users(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     context = {
         "team": organization_team(organization=organization),
+        "invitations": organization_invitations(organization=organization),
         "changes": organization_team_changes(organization=organization),
     }
     return render(request, "membership/users.html", context)
 
 
+@require_http_methods(["GET", "POST"])
 @member_required(Action.MANAGE_USERS)
 @second_factor_required
 def user_add(request: HttpRequest) -> HttpResponse:
     form = UserAddForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.user_invite(
+            invitation = invitations.user_invite(
                 organization=request.organization,
                 email=form.cleaned_data["email"],
                 full_name=form.cleaned_data["full_name"],
                 roles=set(form.cleaned_data["roles"]),
                 actor=request.user,
                 ip_address=client_ip(request),
+                language=translation.get_language(),
             )
         except ValidationError as error:
             form.add_error("email", error)
         else:
-            email = result.membership.user.email
-            if result.existing_account:
-                message = _(
-                    "%(email)s already had an account: they were added and notified by email."
-                )
-            else:
-                message = _("%(email)s was added. We emailed them a link to choose a password.")
-            messages.success(request, message % {"email": email})
+            # The same words whether or not the address has an account (docs/abuse.md).
+            messages.success(
+                request,
+                _("We emailed an invitation to %(email)s. They join once they accept it.")
+                % {"email": invitation.user.email},
+            )
             return redirect("membership:users")
     context = {"form": form, "valid_days": settings.INVITATION_VALID_DAYS}
     return render(request, "membership/user_add.html", context)
@@ -134,21 +140,52 @@ def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("membership:users")
 
 
+def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Invitation:
+    return get_for_organization_or_404(
+        Invitation.objects.select_related("user", "organization").filter(used_at__isnull=True),
+        request,
+        pk=invitation_id,
+    )
+
+
 @require_POST
 @member_required(Action.MANAGE_USERS)
 @second_factor_required
-def user_resend_invitation(request: HttpRequest, membership_id: int) -> HttpResponse:
-    member = _member_or_404(request, membership_id)
+def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.invitation_resend(
-            membership=member, actor=request.user, ip_address=client_ip(request)
+        invitations.invitation_resend(
+            invitation=invitation,
+            actor=request.user,
+            ip_address=client_ip(request),
+            language=translation.get_language(),
         )
     except ValidationError as error:
         messages.error(request, _first_error(error))
     else:
         messages.success(
             request,
-            _("A new invitation link was sent to %(email)s.") % {"email": member.user.email},
+            _("A new invitation link was sent to %(email)s.") % {"email": invitation.user.email},
+        )
+    return redirect("membership:users")
+
+
+@require_POST
+@member_required(Action.MANAGE_USERS)
+@second_factor_required
+def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = _invitation_or_404(request, invitation_id)
+    try:
+        invitations.invitation_cancel(
+            invitation=invitation, actor=request.user, ip_address=client_ip(request)
+        )
+    except ValidationError as error:
+        messages.error(request, _first_error(error))
+    else:
+        messages.success(
+            request,
+            _("The invitation to %(email)s was canceled; its link no longer works.")
+            % {"email": invitation.user.email},
         )
     return redirect("membership:users")
 
@@ -202,18 +239,41 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Public: the invited person has no password yet. The token is the only key, used once."""
+    """Public: the link of an invitation email; the token is its key. A newcomer chooses a
+    password here and joins; someone with an account signs in first (second factor included) and
+    then accepts or declines. Nothing changes for them before that."""
     try:
-        invitation = services.invitation_usable(token=token)
-    except services.InvitationError as error:
-        context = {"problem": _first_error(error), "code": error.code}
-        status = 404 if error.code == "invalid" else 410
-        return render(request, "membership/invitation_invalid.html", context, status=status)
+        invitation = invitations.invitation_usable(token=token)
+    except invitations.InvitationError as error:
+        return _invitation_problem(request, error)
+    if not invitation.user.has_usable_password():
+        return _invitation_choose_password(request, token, invitation)
+    return _invitation_answer(request, token, invitation)
+
+
+def _invitation_problem(request: HttpRequest, error: invitations.InvitationError) -> HttpResponse:
+    context = {"problem": _first_error(error), "code": error.code}
+    status = {"invalid": 404, "staff": 403, "other_account": 403}.get(error.code, 410)
+    return render(request, "membership/invitation_invalid.html", context, status=status)
+
+
+def _invitation_choose_password(
+    request: HttpRequest, token: str, invitation: Invitation
+) -> HttpResponse:
     form = InvitationAcceptForm(invitation.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.invitation_accept(token=token, password=form.cleaned_data["new_password1"])
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        try:
+            accepted = invitations.invitation_accept(
+                token=token,
+                password=form.cleaned_data["new_password1"],
+                ip_address=client_ip(request),
+            )
+        except invitations.InvitationError as error:
+            return _invitation_problem(request, error)
+        # The account as saved with its new password (the session is signed with it).
+        login(request, accepted.user, backend="django.contrib.auth.backends.ModelBackend")
         request.session[SESSION_ORGANIZATION_KEY] = invitation.organization_id
         messages.success(
             request,
@@ -223,3 +283,39 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("dashboard")
     context = {"form": form, "invitation": invitation}
     return render(request, "membership/invitation_accept.html", context)
+
+
+def _invitation_answer(request: HttpRequest, token: str, invitation: Invitation) -> HttpResponse:
+    """Someone with an account: signed in as the invited person, second factor passed (the
+    gate, SecondFactorRequiredMiddleware) and recent (the step-up), they join or decline."""
+    context = {
+        "invitation": invitation,
+        "roles": role_labels(invitation.roles),
+        "sign_in_url": redirect_to_login(request.get_full_path())["Location"],
+    }
+    if not request.user.is_authenticated or request.user.pk != invitation.user_id:
+        status = 200 if not request.user.is_authenticated else 403
+        return render(request, "membership/invitation_join.html", context, status=status)
+    form = InvitationAnswerForm(request.POST or None)
+    if request.method == "POST":
+        step_up = step_up_response(request)
+        if step_up is not None:
+            return step_up
+    if request.method == "POST" and form.is_valid():
+        join = form.cleaned_data["answer"] == "join"
+        answer = invitations.invitation_join if join else invitations.invitation_decline
+        try:
+            answer(token=token, user=request.user, ip_address=client_ip(request))
+        except invitations.InvitationError as error:
+            return _invitation_problem(request, error)
+        name = invitation.organization.name
+        if join:
+            request.session[SESSION_ORGANIZATION_KEY] = invitation.organization_id
+            messages.success(request, _("You joined %(name)s.") % {"name": name})
+        else:
+            messages.success(
+                request,
+                _("You declined the invitation to %(name)s. Nothing changed.") % {"name": name},
+            )
+        return redirect("dashboard")
+    return render(request, "membership/invitation_join.html", {**context, "form": form})

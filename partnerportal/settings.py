@@ -22,7 +22,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+# Test settings only in a process of the test run, one that has loaded pytest (the Celery workers
+# and commands the tests start load it too: tests/plugins/in_test_run.py). Never from the
+# environment: one variable must not turn production settings into test settings.
+TESTING = "pytest" in sys.modules
 
 # Commands that only read the code (models, templates) and never serve, sign or charge anything:
 # they run without production secrets, so `makemigrations --check` works on a bare checkout.
@@ -58,6 +61,12 @@ if PRODUCTION and not env.list("ALLOWED_HOSTS", default=[]):
         "ALLOWED_HOSTS is not set. List the host names the portal answers to, comma-separated."
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Every absolute link (emails, the password reset's included) starts with SITE_URL, never with
+# the request's Host header: production must say what it is.
+if PRODUCTION and not env.str("SITE_URL", default=""):
+    raise ImproperlyConfigured(
+        "SITE_URL is not set. Set it to the portal's origin, e.g. https://portal.example.com."
+    )
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
@@ -92,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.IdRangeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -287,6 +297,9 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Partner Portal <noreply@partnerportal.example>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Every email leaves from a Celery worker after the commit (core/tasks.py). Tests run those tasks
+# in-process at once instead (Celery's eager apply: no broker, no commit to wait for).
+EMAIL_TASKS_EAGER = TESTING
 STAFF_ALERT_EMAIL = env.str("STAFF_ALERT_EMAIL", default="support@partnerportal.example")
 
 # Cache: Redis when REDIS_URL is set (shared by web processes), else local memory.
@@ -358,7 +371,10 @@ STRIPE_JS_URL = env.str(
     if STRIPE_API_BASE
     else "https://js.stripe.com/v3/",
 )
+# A webhook's signature may be this old or this far in the future (clocks drift); older or newer
+# is refused. Stripe's events are a few kilobytes: a larger body is refused before it is read.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+STRIPE_WEBHOOK_MAX_BYTES = env.int("STRIPE_WEBHOOK_MAX_BYTES", default=1024 * 1024)
 # How long one Stripe call may take before its outcome counts as unknown (billing/stripe_gateway.py
 # says why 20 s and not the SDK's 80 s).
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
@@ -383,6 +399,9 @@ STRIPE_JOBS_BUCKET = env.str("STRIPE_JOBS_BUCKET", default="stripe-jobs")
 PAYMENT_CLAIM_TIMEOUT = env.int("PAYMENT_CLAIM_TIMEOUT", default=180)
 PAYMENT_RECONCILE_EVERY_SECONDS = env.int("PAYMENT_RECONCILE_EVERY_SECONDS", default=60)
 PAYMENT_RECONCILE_ATTEMPTS = env.int("PAYMENT_RECONCILE_ATTEMPTS", default=10)
+
+# /healthz/ready asks Stripe at most this often, however often it is probed (partnerportal/health.py).
+HEALTH_STRIPE_EVERY_SECONDS = env.int("HEALTH_STRIPE_EVERY_SECONDS", default=60)
 
 # Partnership > Offers keeps the catalog this long in each process (offers.selectors); tests,
 # which change the catalog between requests, read it every time.
@@ -410,6 +429,27 @@ SUPPORT_ATTACHMENT_TYPES = (
     "text/csv",
 )
 INVITATION_VALID_DAYS = 7
+# Rate limits on what emails people (core/rate_limits.py, docs/abuse.md): "<count>/<s|m|h|d>",
+# counted in the cache (Redis with REDIS_URL: shared by every process).
+RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT = env.str(
+    "RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT", default="3/h"
+)
+RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS = env.str(
+    "RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS", default="20/h"
+)
+# Invitations and new links, together.
+RATE_LIMIT_INVITATIONS_PER_ORGANIZATION = env.str(
+    "RATE_LIMIT_INVITATIONS_PER_ORGANIZATION", default="50/d"
+)
+RATE_LIMIT_INVITATIONS_PER_ACTOR = env.str("RATE_LIMIT_INVITATIONS_PER_ACTOR", default="20/h")
+RATE_LIMIT_INVITATIONS_PER_RECIPIENT = env.str(
+    "RATE_LIMIT_INVITATIONS_PER_RECIPIENT", default="3/d"
+)
+# Emails that let someone in (reset and invitation links) one address gets, from anyone; the
+# worker sends no more (a backstop behind the limits above, which the pages report).
+RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT = env.str(
+    "RATE_LIMIT_SIGN_IN_EMAILS_PER_RECIPIENT", default="10/d"
+)
 # The seller, frozen onto every invoice when it is issued (docs/invoices.md). It must be
 # established in the EU: its country decides the VAT rules (billing/services/tax.py).
 SELLER_NAME = env.str("SELLER_NAME", default="Partner Portal Ireland Limited")
@@ -433,7 +473,7 @@ X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -475,5 +515,8 @@ LOGGING = {
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # In memory (the test run's own process gets Django's in-memory backend anyway); a Celery
+    # worker a test starts is given EMAIL_URL when the test reads what it sends.
+    if not env.str("EMAIL_URL", default=""):
+        EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     MEDIA_ROOT = VAR_DIR / "test-media"

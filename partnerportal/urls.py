@@ -20,7 +20,10 @@ urlpatterns = [
     path("", include("membership.urls")),
     path("", include("billing.urls")),
     path("support/", include("support.urls")),
-    path("healthz", health.healthz, name="healthz"),
+    path("healthz/live", health.live, name="healthz_live"),
+    path("healthz/ready", health.ready, name="healthz_ready"),
+    # Balancers configured before the split keep working: the same answer as ready.
+    path("healthz", health.ready, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
 ]

@@ -115,7 +115,7 @@ class Child:
 
 
 def answers(url: str) -> bool:
-    """True once ``url`` gives any HTTP answer (a 503 from /healthz still means "up")."""
+    """True once ``url`` gives any HTTP answer."""
     try:
         with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our loopback URL)
             return True
@@ -216,7 +216,7 @@ def run(*, seed: bool) -> int:
     try:
         if not server_start(localstripe, f"http://{LOCALSTRIPE_ADDRESS}/js.stripe.com/v3/"):
             return interrupted_or_failed()
-        if not server_start(web, f"http://{WEB_ADDRESS}/healthz"):
+        if not server_start(web, f"http://{WEB_ADDRESS}/healthz/live"):
             return interrupted_or_failed()
         if seed:
             seeder.start(env)

@@ -84,8 +84,8 @@ def test_localstripe_keeps_its_state_across_a_restart(tmp_path: Path) -> None:
 
 
 def test_browser_reads_the_live_server(page, live_server, localstripe: LocalStripe) -> None:
-    # /healthz checks the database, the broker and Stripe (here: the session's localstripe).
-    page.goto(f"{live_server.url}/healthz")
+    # /healthz/ready checks the database, the broker, the templates and reports Stripe.
+    page.goto(f"{live_server.url}/healthz/ready")
 
     assert json.loads(page.inner_text("body"))["status"] == "ok"
 

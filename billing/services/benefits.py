@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from billing.models import BenefitGrant, ProductKey, SeatAssignment, Subscription
 from billing.selectors.benefits import support_incidents_grant
 from core import clock
+from core.emails import email_send_text
 from membership.models import AuditEvent, Organization, User
 from membership.services import audit_record
 from offers.models import Benefit, BenefitKind
@@ -257,16 +257,14 @@ def _alert_staff_pool_empty(*, benefit: Benefit, organization: Organization) -> 
     # cache.add is atomic: only the first partner to find the pool empty in the window sends it.
     if not cache.add(f"product-key-pool-empty:{benefit.pk}", True, POOL_ALERT_QUIET_SECONDS):
         return
-    send_mail(
+    email_send_text(
         subject=f"[Partner Portal] Product key pool empty: {benefit.name}",
-        message=(
+        body=(
             f"{organization.name} ({organization.partner_id}) asked for a product key of "
             f'"{benefit.name}" ({benefit.offer.name}) and the pool is empty.\n\n'
             "Load more keys in the admin: Billing > Product keys > Load keys.\n"
         ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[settings.STAFF_ALERT_EMAIL],
-        fail_silently=True,
+        to=settings.STAFF_ALERT_EMAIL,
     )
 
 

@@ -60,15 +60,50 @@ def stripe_customer_ensure(*, organization: Organization) -> str:
     return stored
 
 
-def card_setup_start(*, organization: Organization) -> tuple[str, str]:
-    """A SetupIntent for Stripe.js to save a card to the organization's customer.
+# A SetupIntent in these states can still take a card: card entry reuses it. One waiting for
+# 3-D Secure (requires_action) belongs to the card that started it and is not reused.
+SETUP_INTENT_OPEN = frozenset({"requires_payment_method", "requires_confirmation"})
 
+
+def _open_setup_intent(*, organization: Organization, customer_id: str) -> tuple[str, str] | None:
+    """The organization's SetupIntent from an earlier card entry, if it can still be used."""
+    setup_intent_id = organization.stripe_setup_intent_id
+    if not setup_intent_id:
+        return None
+    try:
+        intent = stripe_gateway.setup_intent_retrieve(setup_intent_id)
+    except stripe_gateway.StripeRequestError:
+        return None  # gone from Stripe: make a new one
+    if (
+        intent["customer"] != customer_id
+        or intent["status"] not in SETUP_INTENT_OPEN
+        or not intent["client_secret"]
+    ):
+        return None
+    return intent["id"], intent["client_secret"]
+
+
+def card_setup_start(*, organization: Organization) -> tuple[str, str]:
+    """The SetupIntent for Stripe.js to save a card to the organization's customer.
+
+    Called when a partner starts entering a card, never when a page is viewed: looking at a
+    payment page creates nothing in Stripe. The organization's open SetupIntent is reused (two
+    tabs, a reload); a new one is made only when there is none that can still confirm a card.
     Returns (SetupIntent id, client secret). Raises ``ValidationError`` when Stripe cannot be
-    reached, so a page can say so instead of failing.
+    reached, so the page can say so instead of failing.
     """
     try:
         customer_id = stripe_customer_ensure(organization=organization)
-        return stripe_gateway.setup_intent_create(customer_id=customer_id)
+        organization.refresh_from_db(fields=["stripe_setup_intent_id"])
+        reusable = _open_setup_intent(organization=organization, customer_id=customer_id)
+        if reusable is not None:
+            return reusable
+        setup_intent_id, client_secret = stripe_gateway.setup_intent_create(customer_id=customer_id)
+        Organization.objects.filter(pk=organization.pk).update(
+            stripe_setup_intent_id=setup_intent_id
+        )
+        organization.stripe_setup_intent_id = setup_intent_id
+        return setup_intent_id, client_secret
     except (stripe_gateway.StripeUnavailable, stripe_gateway.StripeRequestError) as error:
         logger.warning("card setup could not start: %s", error)
         raise ValidationError(
@@ -171,6 +206,10 @@ def payment_method_save(
                 exp_year=card.exp_year,
                 is_default=make_default or not has_default,
             )
+            # Its SetupIntent has done its work: the next card entry makes a new one.
+            Organization.objects.filter(
+                pk=organization.pk, stripe_setup_intent_id=setup_intent_id
+            ).update(stripe_setup_intent_id="")
             audit_record(
                 action=AuditEvent.Action.PAYMENT_METHOD_ADDED,
                 organization=organization,

@@ -32,7 +32,7 @@ from billing.selectors.invoices import invoices_listed
 from billing.services import checkout
 from billing.services.payment_outcomes import ChargeOutcome
 from billing.tax import order_tax
-from billing.views.payment_methods import card_entry_context
+from billing.views.payment_methods import card_entry_context, card_setup_response
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
 from membership.second_factor import second_factor_required
@@ -97,13 +97,18 @@ def wizard_for(order: Order) -> Wizard:
     return Wizard(order=order, urls=urls, close_url=close_url)
 
 
-def card_entry_or_none(request: HttpRequest) -> dict | None:
-    """A fresh SetupIntent for the card-entry partial; None (and a message) if Stripe is down."""
-    try:
-        return card_entry_context(organization=request.organization)
-    except ValidationError as error:
-        messages.warning(request, error.messages[0])
-        return None
+def card_entry_for_purchase() -> dict:
+    """The card-entry partial of the purchase and renewal wizards and of a subscription's card:
+    its SetupIntent comes from ``purchase_card_setup`` once the partner starts entering a card."""
+    return card_entry_context(setup_url=reverse("billing:purchase_card_setup"))
+
+
+@require_POST
+@member_required(Action.PURCHASE)
+def purchase_card_setup(request: HttpRequest) -> HttpResponse:
+    """The partner started entering a card while buying, renewing or choosing a subscription's
+    card: the organization's SetupIntent (made now, or the open one reused)."""
+    return card_setup_response(request)
 
 
 def wizard_context(wizard: Wizard, step: str, **extra) -> dict:
@@ -180,7 +185,7 @@ def payment_step(request: HttpRequest, wizard: Wizard) -> HttpResponse:
         form=form,
         cards=cards,
         chosen=chosen,
-        card_entry=card_entry_or_none(request),
+        card_entry=card_entry_for_purchase(),
     )
     return render(request, "billing/subscribe_payment.html", context)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -18,23 +19,37 @@ from billing.selectors.payment_methods import (
 )
 from billing.services import payment_methods as services
 from membership.access import get_for_organization_or_404, member_required
-from membership.models import Organization
 from membership.permissions import Action
 from membership.second_factor import second_factor_required
 
 
-def card_entry_context(*, organization: Organization) -> dict[str, str]:
-    """What ``billing/_card_entry.html`` needs: a fresh SetupIntent and where Stripe.js lives.
-
-    Raises ``ValidationError`` when Stripe cannot be reached (see ``card_setup_start``).
-    """
-    setup_intent_id, client_secret = services.card_setup_start(organization=organization)
+def card_entry_context(*, setup_url: str) -> dict[str, str]:
+    """What ``billing/_card_entry.html`` needs: where Stripe.js lives, and where the card entry
+    asks for its SetupIntent once the partner starts entering a card (``setup_url``, one of the
+    ``card_setup`` views). Showing the page asks Stripe for nothing."""
     return {
-        "setup_intent_id": setup_intent_id,
-        "client_secret": client_secret,
+        "setup_url": setup_url,
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "stripe_js_url": settings.STRIPE_JS_URL,
     }
+
+
+def card_setup_response(request: HttpRequest) -> JsonResponse:
+    """The organization's SetupIntent for static/js/card-entry.js (a POST: it may create one)."""
+    try:
+        _setup_intent_id, client_secret = services.card_setup_start(
+            organization=request.organization
+        )
+    except ValidationError as error:
+        return JsonResponse({"error": error.messages[0]}, status=503)
+    return JsonResponse({"client_secret": client_secret})
+
+
+@require_POST
+@member_required(Action.MANAGE_PAYMENT_METHODS)
+def card_setup(request: HttpRequest) -> JsonResponse:
+    """Billing > Payment methods > Add: the partner started entering a card."""
+    return card_setup_response(request)
 
 
 def _card_or_404(request: HttpRequest, payment_method_id: int) -> PaymentMethod:
@@ -69,17 +84,11 @@ def payment_method_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("%(card)s was added.") % {"card": card})
             return redirect("billing:payment_methods")
-    card_entry, unavailable = None, ""
-    try:
-        card_entry = card_entry_context(organization=organization)
-    except ValidationError as error:
-        unavailable = error.messages[0]
     # The first card becomes the default anyway: only offer the choice when there are others.
     has_cards = payment_methods_for_organization(organization=organization).exists()
     context = {
         "form": form,
-        "card_entry": card_entry,
-        "unavailable": unavailable,
+        "card_entry": card_entry_context(setup_url=reverse("billing:card_setup")),
         "has_cards": has_cards,
     }
     return render(request, "billing/payment_methods_add.html", context)

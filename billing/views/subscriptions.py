@@ -25,7 +25,7 @@ from billing.selectors.checkout import (
 from billing.selectors.invoices import order_invoice
 from billing.services import subscription_changes
 from billing.services.subscriptions import subscription_turn_off_auto_renew
-from billing.views.checkout import card_entry_or_none
+from billing.views.checkout import card_entry_for_purchase
 from membership.access import get_for_organization_or_404, member_required
 from membership.permissions import Action
 from membership.second_factor import second_factor_required
@@ -107,7 +107,7 @@ def subscription_payment_method(request: HttpRequest, subscription_id: int) -> H
         "form": form,
         "cards": cards,
         "chosen": chosen,
-        "card_entry": card_entry_or_none(request),
+        "card_entry": card_entry_for_purchase(),
     }
     return render(request, "billing/subscription_payment_method.html", context)
 

@@ -1,9 +1,13 @@
 /*
  * Card entry (templates/billing/_card_entry.html): mounts a Stripe Elements card field, confirms
- * the form's SetupIntent with Stripe.js when the form is submitted (3-D Secure included), then
- * posts the SetupIntent id to our server, which reads it back from Stripe before saving the card.
- * The card number never reaches our server. Stripe.js is loaded from the form's
+ * the organization's SetupIntent with Stripe.js when the form is submitted (3-D Secure included),
+ * then posts the SetupIntent id to our server, which reads it back from Stripe before saving the
+ * card. The card number never reaches our server. Stripe.js is loaded from the form's
  * data-stripe-js-url (STRIPE_JS_URL: Stripe, or localstripe in development and tests).
+ *
+ * Viewing the page creates nothing in Stripe: the SetupIntent is asked for (a POST to the form's
+ * data-setup-url, with the form's CSRF token) when the partner starts entering a card — the card
+ * field takes the focus — or, at the latest, when the form is submitted. Asked once per page.
  */
 (function () {
   "use strict";
@@ -43,6 +47,31 @@
       return error.message;
     }
     return fallback;
+  }
+
+  // The organization's SetupIntent client secret, asked for once per page.
+  function setupIntentSecret(form) {
+    if (!form.setupIntentPromise) {
+      var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+      form.setupIntentPromise = fetch(form.dataset.setupUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": token, Accept: "application/json" },
+      })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok || !body.client_secret) {
+              throw { message: body.error || form.dataset.messageUnavailable };
+            }
+            return body.client_secret;
+          });
+        })
+        .catch(function (error) {
+          form.setupIntentPromise = null; // the next focus or submit may try again
+          throw error && error.message ? error : { message: form.dataset.messageUnavailable };
+        });
+    }
+    return form.setupIntentPromise;
   }
 
   function setUp(form) {
@@ -85,6 +114,15 @@
           // Real Stripe.js reports validation problems as the partner types.
           showError(event && event.error ? event.error.message : "");
         });
+        // The partner starts entering a card: get the SetupIntent ready meanwhile. Stripe's
+        // Element reports its focus; localstripe's fields are in the page (focusin).
+        function startEntering() {
+          setupIntentSecret(form).catch(function (error) {
+            showError(messageFor(error, form.dataset.messageUnavailable));
+          });
+        }
+        card.on("focus", startEntering);
+        container.addEventListener("focusin", startEntering);
         form.addEventListener("submit", function (event) {
           event.preventDefault();
           if (busy) {
@@ -94,8 +132,10 @@
           button.disabled = true;
           button.textContent = form.dataset.busyLabel;
           showError("");
-          stripe
-            .confirmCardSetup(form.dataset.clientSecret, { payment_method: { card: card } })
+          setupIntentSecret(form)
+            .then(function (clientSecret) {
+              return stripe.confirmCardSetup(clientSecret, { payment_method: { card: card } });
+            })
             .then(function (result) {
               if (result.error || !result.setupIntent) {
                 showError(messageFor(result.error, form.dataset.messageFailed));

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = reverse("billing:payment_methods")
 ADD = reverse("billing:payment_method_add")
+CARD_SETUP = reverse("billing:card_setup")
 
 
 def make_default_url(card: PaymentMethod) -> str:
@@ -86,20 +87,23 @@ def test_the_list_requires_sign_in(client):
 # Add -------------------------------------------------------------------------------------------
 
 
-def test_add_shows_the_card_entry_with_a_fresh_setup_intent(localstripe, login, contoso, bea):
+def test_add_shows_the_card_entry_and_asks_stripe_for_nothing(
+    localstripe, stripe_proxy, login, contoso, bea
+):
+    # Issue 13: every GET of a payment page created a Stripe Customer and a SetupIntent.
     response = login(bea).get(ADD)
 
     assert response.status_code == 200
-    card_entry = response.context["card_entry"]
     page = response.content.decode()
-    assert f'data-client-secret="{card_entry["client_secret"]}"' in page
+    assert f'data-setup-url="{CARD_SETUP}"' in page
+    assert "data-client-secret" not in page
     assert f'data-stripe-js-url="{localstripe.js_url}"' in page
     assert 'data-publishable-key="pk_test_localstripe"' in page
     assert 'id="card-element"' in page and 'name="setup_intent_id"' in page
     assert "<script>" not in page  # CSP: scripts come from files only
-    intent = localstripe.request("GET", f"/v1/setup_intents/{card_entry['setup_intent_id']}")
+    assert stripe_proxy.totals().get("forwarded", 0) == 0
     contoso.refresh_from_db()
-    assert intent["customer"] == contoso.stripe_customer_id
+    assert contoso.stripe_customer_id == "" and contoso.stripe_setup_intent_id == ""
 
 
 def test_add_saves_the_confirmed_card(localstripe, login, contoso, bea):
@@ -130,13 +134,12 @@ def test_add_can_make_the_new_card_the_default(localstripe, login, contoso, bea)
 
 def test_add_shows_why_an_unconfirmed_card_was_not_saved(localstripe, login, contoso, bea):
     client = login(bea)
-    setup_intent_id = client.get(ADD).context["card_entry"]["setup_intent_id"]
+    setup_intent_id = client.post(CARD_SETUP).json()["client_secret"].split("_secret_")[0]
 
     response = client.post(ADD, {"setup_intent_id": setup_intent_id})
 
     assert response.status_code == 200
     assert "Your card was not confirmed. Please enter it again." in response.content.decode()
-    assert response.context["card_entry"]["setup_intent_id"] != setup_intent_id  # a fresh one
     assert not PaymentMethod.objects.exists()
 
 
@@ -158,18 +161,83 @@ def test_add_rejects_a_malformed_setup_intent_id(localstripe, login, bea):
     assert not PaymentMethod.objects.exists()
 
 
-def test_add_says_so_when_card_entry_is_unavailable(login, contoso, bea, monkeypatch):
+# Card setup: the SetupIntent card entry asks for when the partner starts entering a card -----
+
+
+def test_card_setup_makes_the_setup_intent_of_the_organizations_customer(
+    localstripe, login, contoso, bea
+):
+    response = login(bea).post(CARD_SETUP)
+
+    assert response.status_code == 200
+    client_secret = response.json()["client_secret"]
+    contoso.refresh_from_db()
+    intent = localstripe.request("GET", f"/v1/setup_intents/{contoso.stripe_setup_intent_id}")
+    assert intent["client_secret"] == client_secret
+    assert intent["customer"] == contoso.stripe_customer_id
+
+
+def test_card_setup_reuses_the_open_setup_intent(localstripe, login, contoso, bea):
+    client = login(bea)
+
+    first = client.post(CARD_SETUP).json()["client_secret"]
+    again = client.post(CARD_SETUP).json()["client_secret"]  # another tab, a reload
+
+    assert again == first
+    contoso.refresh_from_db()
+    ours = [
+        intent["client_secret"]
+        for intent in localstripe.list_all("setup_intents")
+        if intent["customer"] == contoso.stripe_customer_id
+    ]
+    assert ours == [first]
+
+
+def test_card_setup_makes_a_new_one_once_a_card_was_saved(localstripe, login, contoso, bea):
+    client = login(bea)
+    first = client.post(CARD_SETUP).json()["client_secret"]
+    card_save(localstripe, contoso, bea)  # confirms and saves with the organization's intent
+
+    second = client.post(CARD_SETUP).json()["client_secret"]
+
+    assert second != first
+
+
+def test_card_setup_says_so_when_stripe_is_unreachable(login, contoso, bea, monkeypatch):
     def unreachable(**kwargs):
         raise stripe_gateway.StripeUnavailable("connection refused")
 
     monkeypatch.setattr(stripe_gateway, "customer_create", unreachable)
 
-    response = login(bea).get(ADD)
+    response = login(bea).post(CARD_SETUP)
 
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "Card entry is not available right now. Please try again in a moment." in page
-    assert 'id="card-element"' not in page
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "Card entry is not available right now. Please try again in a moment."
+    }
+
+
+def test_card_setup_rejects_get(login, bea):
+    assert login(bea).get(CARD_SETUP).status_code == 405
+
+
+def test_card_setup_requires_the_billing_role(localstripe, login, contoso, bob, victor):
+    for person in (bob, victor):
+        assert login(person).post(CARD_SETUP).status_code == 403
+    contoso.refresh_from_db()
+    assert contoso.stripe_setup_intent_id == ""
+
+
+def test_card_setup_needs_the_csrf_token(localstripe, contoso, bea):
+    from django.test import Client
+
+    from tests.plugins.people import second_factor_checked
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(bea)
+    second_factor_checked(client, bea)
+
+    assert client.post(CARD_SETUP).status_code == 403
 
 
 def test_add_offers_make_default_only_when_there_are_other_cards(localstripe, login, contoso, bea):

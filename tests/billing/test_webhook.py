@@ -107,12 +107,21 @@ def test_a_delivery_signed_with_another_secret_is_refused(localstripe, order_wai
 
 
 @pytest.mark.django_db
-def test_a_stale_delivery_is_refused_and_nothing_is_stored(localstripe, order_waiting_for_3ds):
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        -600,  # ten minutes ago: a replayed capture (tolerance is five minutes)
+        3600,  # an hour ahead (issue 13: the SDK checks only the past)
+    ],
+    ids=["stale", "future"],
+)
+def test_a_signature_beyond_the_tolerance_is_refused_and_nothing_is_stored(
+    localstripe, order_waiting_for_3ds, seconds
+):
     order = order_waiting_for_3ds
     intent = authenticated_and_browser_gone(localstripe, order)
-    payload = webhook_payload("evt_stale", "payment_intent.succeeded", intent)
-    # Correctly signed, but ten minutes ago: a replayed capture (tolerance is five minutes).
-    signature = webhook_signature(payload, timestamp=int(time.time()) - 600)
+    payload = webhook_payload("evt_dated", "payment_intent.succeeded", intent)
+    signature = webhook_signature(payload, timestamp=int(time.time()) + seconds)
 
     response = deliver(payload, signature)
 
@@ -120,6 +129,40 @@ def test_a_stale_delivery_is_refused_and_nothing_is_stored(localstripe, order_wa
     assert not StripeEvent.objects.exists()
     order.refresh_from_db()
     assert order.status == OrderStatus.REQUIRES_ACTION
+
+
+@pytest.mark.django_db
+def test_a_signature_a_little_ahead_of_our_clock_is_accepted():
+    # Clocks drift: a minute ahead is within the tolerance.
+    payload = webhook_payload("evt_drift", "customer.created", {"id": "cus_1"})
+
+    response = deliver(payload, webhook_signature(payload, timestamp=int(time.time()) + 60))
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.filter(event_id="evt_drift").exists()
+
+
+@pytest.mark.django_db
+def test_json_nested_100000_deep_is_refused_not_a_crash():
+    # Issue 13: a signed body nested this deep made json.loads raise RecursionError (a 500).
+    payload = b'{"id": "evt_deep", "type": "x", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    response = deliver(payload)
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_oversized_body_is_refused_before_it_is_read(settings):
+    settings.STRIPE_WEBHOOK_MAX_BYTES = 64 * 1024
+    filler = "x" * (settings.STRIPE_WEBHOOK_MAX_BYTES + 1)
+    payload = webhook_payload("evt_big", "customer.created", {"id": "cus_1", "note": filler})
+
+    response = deliver(payload)
+
+    assert response.status_code == 413
+    assert not StripeEvent.objects.exists()
 
 
 @pytest.mark.django_db

@@ -19,7 +19,7 @@ from billing.services.invoices import credit_note_issue
 from billing.tax import tax_quote
 from core import clock
 from membership import emails as membership_emails
-from membership.models import Invitation
+from membership.models import Invitation, User
 from support import emails as support_emails
 from support.models import Message
 from tests.i18n.english import english_in, visible_text
@@ -90,19 +90,20 @@ def _send_billing(world, reader):
 
 
 def _send_membership(world):
-    invitation = Invitation.objects.create(
-        organization=world.contoso,
-        user=world.victor,
-        token_hash="0" * 64,
-        invited_by=world.alice,
-        expires_at=clock.now() + dt.timedelta(days=7),
-    )
     world.victor.language = "es"
     world.victor.save(update_fields=["language"])
-    membership_emails.email_invitation(invitation=invitation, token="a-token")
-    membership_emails.email_added_to_organization(
-        user=world.victor, organization=world.contoso, invited_by=world.alice
-    )
+    newcomer = User.objects.create_user(email="nuevo@contoso.example", language="es")
+    for person, roles in ((world.victor, ["billing_admin"]), (newcomer, [])):
+        invitation = Invitation.objects.create(
+            organization=world.fabrikam,
+            user=person,
+            roles=roles,
+            invited_by=world.alice,
+            expires_at=clock.now() + dt.timedelta(days=7),
+        )
+        # Someone with an account (sign in and accept), and a newcomer (choose a password).
+        membership_emails.email_invitation(invitation=invitation, token="a-token")
+    membership_emails.email_password_reset(user=world.victor, uid="MQ", token="a-token")
     membership_emails.email_second_factor_reset(user=world.victor, by_staff=False)
     membership_emails.email_second_factor_reset(user=world.victor, by_staff=True)
 

@@ -89,3 +89,32 @@ def test_the_detector_finds_english_in_an_english_page(world, login):
     response = login(world.bob).get(reverse("billing:offers"))
 
     assert len(english_in(visible_text(response.content.decode()))) >= 3
+
+
+def test_the_invitation_pages_are_in_spanish(contoso, alice, charlie, login):
+    # The link of someone with an account: signed out (a Spanish browser), then signed in.
+    from django.core import mail
+
+    from membership.invitations import user_invite
+    from tests.membership.team_helpers import invitation_path
+
+    user_invite(organization=contoso, email=charlie.email, full_name="C", roles=set(), actor=alice)
+    link = invitation_path(mail.outbox[-1])
+    charlie.language = "es"
+    charlie.save(update_fields=["language"])
+    spanish = {"accept-language": "es-ES,es;q=0.9"}
+
+    pages = {
+        "signed out": Client(headers=spanish).get(link),
+        "signed in": login(charlie).get(link),
+        "refused answer": login(charlie).post(link, {"answer": "maybe"}),
+    }
+
+    leftovers = {
+        name: english_in(visible_text(response.content.decode()))
+        for name, response in pages.items()
+    }
+    assert {name: response.status_code for name, response in pages.items()} == dict.fromkeys(
+        pages, 200
+    )
+    assert leftovers == dict.fromkeys(pages, [])

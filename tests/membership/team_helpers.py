@@ -18,3 +18,7 @@ def invitation_link(message: EmailMessage) -> str:
 def invitation_path(message: EmailMessage) -> str:
     """The link's path, to open it with the test client."""
     return "/" + invitation_link(message).split("/", 3)[3]
+
+
+def invitation_token(message: EmailMessage) -> str:
+    return invitation_path(message).rstrip("/").rsplit("/", 1)[1]

@@ -1,30 +1,42 @@
-"""The invitation link: sets a password once, within INVITATION_VALID_DAYS; then it says why not."""
+"""The invitation link of a newcomer: chooses a password once, within INVITATION_VALID_DAYS, and
+joins with the invitation's roles; then it says why not."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from django.core import mail
 from django.test import Client
 
 from core import clock
-from membership.models import Membership, Role, User
-from membership.services import invitation_resend, user_invite
+from membership.invitations import invitation_resend, user_invite
+from membership.models import AuditEvent, Membership, Role, User
+from tests.membership.team_helpers import invitation_token
+from tests.plugins.people import membership_of
 
 SENT = dt.datetime(2026, 5, 4, 9, 30, tzinfo=dt.UTC)
 NEW_PASSWORD = "plum-orchard-bicycle-42"
 
 
+def _invite(organization, actor, **kwargs) -> str:
+    """Invite Dana; the token of the link the worker emailed."""
+    mail.outbox.clear()
+    user_invite(
+        organization=organization,
+        email="dana@contoso.example",
+        full_name=kwargs.pop("full_name", "Dana Newcomer"),
+        roles=kwargs.pop("roles", {Role.BILLING_ADMIN}),
+        actor=actor,
+        **kwargs,
+    )
+    return invitation_token(mail.outbox[-1])
+
+
 @pytest.fixture
 def token(contoso, alice):
     with clock.frozen_at(SENT):
-        return user_invite(
-            organization=contoso,
-            email="dana@contoso.example",
-            full_name="Dana Newcomer",
-            roles={Role.BILLING_ADMIN},
-            actor=alice,
-        ).token
+        return _invite(contoso, alice)
 
 
 def _accept(client: Client, token: str):
@@ -42,7 +54,7 @@ def test_it_shows_the_set_password_form(client, token):
     assert b"dana@contoso.example" in response.content
 
 
-def test_it_sets_the_password_and_signs_in(client, token):
+def test_it_sets_the_password_joins_and_signs_in(client, contoso, token):
     with clock.frozen_at(SENT + dt.timedelta(days=1)):
         response = _accept(client, token)
 
@@ -50,6 +62,9 @@ def test_it_sets_the_password_and_signs_in(client, token):
     assert response.url == "/"
     dana = User.objects.get(email="dana@contoso.example")
     assert dana.check_password(NEW_PASSWORD)
+    assert membership_of(dana, contoso).role_set == {Role.BILLING_ADMIN}
+    assert dana.last_organization == contoso
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.USER_ADDED, actor=dana).exists()
     # Signed in, and taken to set up a second factor before anything else (docs/sign-in.md).
     assert client.get("/")["Location"] == "/account/security/setup/"
 
@@ -77,6 +92,7 @@ def test_it_expires_after_the_configured_days(client, token, settings):
     assert response.status_code == 410
     assert b"expired" in response.content
     assert not User.objects.get(email="dana@contoso.example").has_usable_password()
+    assert not Membership.objects.filter(user__email="dana@contoso.example").exists()
 
 
 def test_an_unknown_token_is_not_found(client, token):
@@ -95,29 +111,37 @@ def test_a_weak_password_is_refused(client, token):
     assert response.status_code == 200
     assert b"errorlist" in response.content
     assert not User.objects.get(email="dana@contoso.example").has_usable_password()
+    assert not Membership.objects.filter(user__email="dana@contoso.example").exists()
 
 
 def test_a_new_link_replaces_the_old_one(client, contoso, alice, token):
-    dana = Membership.objects.get(organization=contoso, user__email="dana@contoso.example")
+    invitation = User.objects.get(email="dana@contoso.example").invitations.get()
     with clock.frozen_at(SENT + dt.timedelta(days=10)):
-        new_token = invitation_resend(membership=dana, actor=alice)
+        mail.outbox.clear()
+        invitation_resend(invitation=invitation, actor=alice)
+        new_token = invitation_token(mail.outbox[-1])
         assert client.get(f"/invitations/{token}/").status_code == 404
         assert _accept(client, new_token).status_code == 302
 
 
-def test_accepting_spends_the_links_of_other_organizations_too(client, fabrikam, charlie, token):
-    # Dana was also invited to Fabrikam; that second link must not reset her password later.
-    fabrikam_token = user_invite(
-        organization=fabrikam,
-        email="dana@contoso.example",
-        full_name="Dana",
-        roles=set(),
-        actor=charlie,
-    ).token
+def test_another_organizations_link_never_sets_the_password_again(client, fabrikam, charlie, token):
+    # Dana was also invited to Fabrikam. Once she has a password, that link asks her to sign
+    # in and accept: it must never set a password she has chosen.
+    with clock.frozen_at(SENT):
+        fabrikam_token = _invite(fabrikam, charlie, roles=set())
     with clock.frozen_at(SENT + dt.timedelta(days=1)):
         _accept(client, token)
+        page = Client().get(f"/invitations/{fabrikam_token}/")
         second = _accept(Client(), fabrikam_token)
 
-    assert second.status_code == 410
+    assert b"Sign in to answer" in page.content
+    assert b"new_password1" not in page.content
+    assert second.status_code == 200  # the same sign-in page: the form was not taken
     assert User.objects.get(email="dana@contoso.example").check_password(NEW_PASSWORD)
-    assert Membership.objects.filter(user__email="dana@contoso.example").count() == 2
+    assert Membership.objects.filter(user__email="dana@contoso.example").count() == 1
+
+
+def test_it_takes_only_get_and_post(client, token):
+    assert client.put(f"/invitations/{token}/").status_code == 405
+    assert client.delete(f"/invitations/{token}/").status_code == 405
+    assert not Membership.objects.filter(user__email="dana@contoso.example").exists()

@@ -45,6 +45,19 @@ def test_it_saves_the_profile(login, contoso, alice):
     assert contoso.partner_id == "1000001"
 
 
+def test_a_name_holding_a_web_address_is_refused(login, contoso, alice):
+    # Issue 13: the name went into invitation emails from our sender, as a link.
+    response = login(alice).post(
+        "/account/profile/", {**FORM, "name": "URGENT verify at https://evil.example/login"}
+    )
+
+    assert response.status_code == 200
+    assert "A name cannot contain a web address or a link" in response.content.decode()
+    contoso.refresh_from_db()
+    assert contoso.name == "Contoso Ltd"
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PROFILE_CHANGED).exists()
+
+
 def test_it_records_what_changed(login, contoso, alice):
     login(alice).post("/account/profile/", FORM)
 

@@ -15,9 +15,10 @@ import pytest
 from django.urls import resolve
 
 from billing.services.benefits import seat_assign
+from membership.invitations import user_invite
 from membership.models import Role, User
 from membership.permissions import Action
-from membership.services import membership_add, second_factor_enroll_totp, user_invite
+from membership.services import membership_add, second_factor_enroll_totp
 from tests.billing.benefits_setup import grant_of, load_keys
 from tests.billing.factories import make_subscription
 from tests.plugins.people import PASSWORD, membership_of, second_factor_checked
@@ -59,10 +60,16 @@ PAGES = [
         lambda o: f"/account/users/{o['target'].pk}/remove/",
     ),
     Page(
-        "user_resend_invitation",
+        "invitation_resend",
         "post",
         Action.MANAGE_USERS,
-        lambda o: f"/account/users/{o['pending'].pk}/resend-invitation/",
+        lambda o: f"/account/users/invitations/{o['pending'].pk}/resend/",
+    ),
+    Page(
+        "invitation_cancel",
+        "post",
+        Action.MANAGE_USERS,
+        lambda o: f"/account/users/invitations/{o['pending'].pk}/cancel/",
     ),
     Page("profile", "get", Action.MANAGE_PROFILE, lambda o: "/account/profile/"),
     Page(
@@ -132,7 +139,7 @@ def objects(contoso, offer, alice, bob, victor) -> dict:
     )
     return {
         "target": membership_of(victor, contoso),
-        "pending": pending.membership,
+        "pending": pending,
         "windows": grant_of(subscription, "windows-enterprise"),
         "office": grant_of(subscription, "office-365-e3"),
         "vs": grant_of(subscription, "visual-studio-pro"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from membership.invitations import user_invite
 from membership.models import Role
-from membership.services import membership_change_roles, user_invite
+from membership.services import membership_change_roles
 
 
 def test_it_lists_the_people_and_their_roles(login, alice, bob, victor):
@@ -16,18 +17,42 @@ def test_it_lists_the_people_and_their_roles(login, alice, bob, victor):
     assert "No role (view only)" in page
 
 
-def test_it_shows_a_pending_invitation(login, contoso, alice):
+def test_it_shows_a_pending_invitation_apart_from_the_team(login, contoso, alice):
     user_invite(
         organization=contoso,
         email="dana@contoso.example",
         full_name="Dana",
-        roles=set(),
+        roles={Role.BILLING_ADMIN},
         actor=alice,
     )
 
-    response = login(alice).get("/account/users/")
+    page = login(alice).get("/account/users/").content.decode()
 
-    assert "Invitation pending" in response.content.decode()
+    invitations = page[page.index('data-testid="invitations"') :]
+    assert "dana@contoso.example" in invitations
+    assert "Invitation pending" in invitations
+    assert "Billing admin" in invitations
+    team = page[page.index('data-testid="users"') : page.index('data-testid="invitations"')]
+    assert "dana@contoso.example" not in team
+
+
+def test_it_shows_an_expired_invitation(login, contoso, alice):
+    import datetime as dt
+
+    from core import clock
+
+    with clock.frozen_at(clock.now() - dt.timedelta(days=30)):
+        user_invite(
+            organization=contoso,
+            email="dana@contoso.example",
+            full_name="Dana",
+            roles=set(),
+            actor=alice,
+        )
+
+    page = login(alice).get("/account/users/").content.decode()
+
+    assert "Invitation expired" in page[page.index('data-testid="invitations"') :]
 
 
 def test_it_shows_who_changed_whom_what_and_when(login, contoso, alice, bob):

@@ -39,6 +39,8 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
+from tests.plugins import in_test_run
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
@@ -612,7 +614,6 @@ def celery_worker_start(
     env = dict(os.environ)
     env.update(
         {
-            "TESTING": "1",
             "DATABASE_URL": _test_database_url(connection.settings_dict["NAME"]),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "STRIPE_API_BASE": settings.STRIPE_API_BASE,
@@ -627,9 +628,8 @@ def celery_worker_start(
         }
     )
     env.pop("DEBUG", None)
-    argv = [
-        sys.executable,
-        "-m",
+    # A process of the test run: the test settings (tests/plugins/in_test_run.py).
+    argv = in_test_run.command(
         "celery",
         "-A",
         "partnerportal",
@@ -647,7 +647,7 @@ def celery_worker_start(
         # Nothing to synchronise with: start faster and keep the broker quiet.
         "--without-mingle",
         "--without-gossip",
-    ]
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             argv,

@@ -100,6 +100,21 @@ def test_another_organizations_member_gets_404(name: str, world: World, login) -
     assert snapshot_difference(before, database_snapshot()) == []
 
 
+@pytest.mark.parametrize("name", sorted(n for n in ROUTES if ROUTES[n].kwarg_names))
+def test_an_id_no_column_can_hold_is_not_found(name: str, world: World, login) -> None:
+    # Issue 13: SQLite raised OverflowError on such ids (a 500); every database says 404 now.
+    route = ROUTES[name]
+    url = reverse(name, kwargs=dict.fromkeys(route.kwarg_names, 10**23))
+
+    response = _request_url(login(world.alice), route, url, RULES[name].form_data(world))
+
+    assert response.status_code == 404, f"{name}: {response.status_code}"
+
+
+def _request_url(client: Client, route: Route, url: str, data: dict):
+    return client.post(url, data) if route.method == "POST" else client.get(url, data)
+
+
 def _members_without(action, world: World) -> list:
     if action in EVERYONE:
         # Every member may: the one who may not is a signed-in person of no organization.

@@ -9,8 +9,10 @@ currency, organization…). Properties:
 - when the portal does not accept the input (the form comes back, a 4xx, or an error message),
   nothing in the database changed, and the page says why (form errors or an error message);
 - amounts and currencies of orders always come from the offer's price, never from the browser.
-The webhook gets unsigned and wrongly signed bodies (400, nothing stored) and validly signed
-events of random shape (never a crash).
+The webhook gets unsigned and wrongly signed bodies (400, nothing stored), signatures dated an
+hour back or ahead, JSON nested too deep, and validly signed events of random shape (never a
+crash). Ids include numbers no database column can hold; names include web addresses; the
+invitation link gets any answer and any password (issue 13).
 
 ``FUZZ_EXAMPLES`` (default 25) sets the examples per target; runs are derandomized so CI is
 reproducible; set ``FUZZ_RANDOM=1`` to explore new inputs.
@@ -115,13 +117,23 @@ garbage = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40),
     st.sampled_from(["", " ", "\x00", "null", "-1", "0", "1e309", "NaN", "9" * 30, "<script>"]),
+    # Names that would turn our emails into someone else's (issue 13).
+    st.sampled_from(["URGENT verify at https://evil.example/login", "evil.example", "www.x.co"]),
     st.integers().map(str),
     st.integers(1_000, 70_000).map(lambda size: "x" * size),
 )
 
 
+# Ids no database column can hold (issue 13: SQLite raised OverflowError on them, a 500).
+OUT_OF_RANGE_IDS = ["99999999999999999999999", str(2**63), str(-(2**63) - 1)]
+
+
 def id_strategy(world_ids: list[int]) -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(world_ids).map(str), st.integers(-5, 10**12).map(str))
+    return st.one_of(
+        st.sampled_from(world_ids).map(str),
+        st.integers(-5, 10**12).map(str),
+        st.sampled_from(OUT_OF_RANGE_IDS),
+    )
 
 
 def upload_strategy() -> st.SearchStrategy[SimpleUploadedFile]:
@@ -191,6 +203,7 @@ def world_ids(world: World) -> list[int]:
             world.subscription.pk,
             world.paid_order.pk,
             world.member.pk,
+            world.invitation.pk,
             world.contoso.pk,
             world.fabrikam.pk,
             world.charlie.pk,
@@ -210,8 +223,16 @@ def prices_come_from_the_catalog() -> list[str]:
     return wrong
 
 
+def _json(response) -> dict | None:
+    if not response.get("Content-Type", "").startswith("application/json"):
+        return None
+    return response.json()
+
+
 def refused(response) -> bool:
     """Did the portal say no? (form back with errors, a 4xx, or an error message)."""
+    if response.status_code == 200 and _json(response) is not None:
+        return "error" in _json(response)  # card entry's SetupIntent (billing:card_setup)
     if response.status_code != 302:
         return True
     errors = [m for m in get_messages(response.wsgi_request) if m.level >= message_levels.WARNING]
@@ -224,6 +245,8 @@ def says_why(response) -> bool:
         return True
     if response.status_code == 302:
         return True  # refused() only counts a redirect carrying an error message
+    if (_json(response) or {}).get("error"):
+        return True
     return b"errorlist" in response.content or b'class="message error' in response.content
 
 
@@ -244,7 +267,7 @@ def test_generated_input_never_breaks_a_form(name: str, world: World, login) -> 
     fields = form_fields(route, world)
     client: Client = login(world.alice)  # every role: the form itself is what is tested
     if route.methods is None or "GET" in route.methods:
-        client.get(url)  # render once: pages may prepare things (a Stripe customer) on view
+        client.get(url)  # render once, as a person would before posting
 
     @FUZZ
     @given(data=form_data_strategy(fields, ids))
@@ -311,13 +334,39 @@ def test_the_webhook_refuses_a_wrong_secret_or_an_old_signature(body: bytes, db)
 
     forged = signature(body, "whsec_not_ours")
     stale = signature(body, django_settings.STRIPE_WEBHOOK_SECRET, int(time.time()) - 3600)
+    future = signature(body, django_settings.STRIPE_WEBHOOK_SECRET, int(time.time()) + 3600)
 
-    for header in (forged, stale):
+    for header in (forged, stale, future):
         response = Client().post(
             WEBHOOK, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
         )
         assert response.status_code == 400
     assert StripeEvent.objects.count() == before
+
+
+@FUZZ
+@given(
+    depth=st.integers(65, 150_000),
+    opening=st.sampled_from(["[", '{"a":']),
+    wrapped=st.booleans(),
+)
+def test_the_webhook_refuses_signed_json_nested_too_deep(
+    depth: int, opening: str, wrapped: bool, db
+) -> None:
+    closing = "]" if opening == "[" else "}"
+    nested = opening * depth + "1" + closing * depth
+    text = f'{{"id": "evt_deep", "type": "x", "data": {nested}}}' if wrapped else nested
+    body = text.encode()
+
+    response = Client().post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature(body, django_settings.STRIPE_WEBHOOK_SECRET),
+    )
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
 
 
 EVENT_TYPES = [
@@ -415,3 +464,47 @@ def test_signed_out_forms_and_links_never_break(path: str, values: list, token: 
     # Links with tokens: a password reset and an invitation, with made-up tokens.
     assert Client().get(f"/accounts/reset/{token}/{token}/").status_code < 500
     assert Client().get(f"/invitations/{token}/").status_code < 500
+
+
+# --- the invitation link: a newcomer's password, someone's answer -------------------------------
+
+
+@pytest.fixture
+def invitation_links(contoso, alice, charlie) -> dict[str, str]:
+    """Paths of two emailed links: to a newcomer (choose a password) and to charlie (answer)."""
+    from django.core import mail
+
+    from membership.invitations import user_invite
+    from tests.membership.team_helpers import invitation_path
+
+    links = {}
+    for kind, email in (("newcomer", "dana@contoso.example"), ("existing", charlie.email)):
+        user_invite(organization=contoso, email=email, full_name="X", roles=set(), actor=alice)
+        links[kind] = invitation_path(mail.outbox[-1])
+    return links
+
+
+def test_the_invitation_link_survives_any_answer(invitation_links, charlie, login) -> None:
+    from membership.models import Membership
+
+    invited = login(charlie)
+
+    @FUZZ
+    @given(
+        answer=garbage,  # "join" and "decline" are the answers; anything else is refused
+        password=st.one_of(garbage, st.text(max_size=40)),
+        again=garbage,
+    )
+    def post(answer: str, password: str, again: str) -> None:
+        before = database_snapshot()
+        answered = invited.post(invitation_links["existing"], {"answer": answer})
+        chose = Client().post(
+            invitation_links["newcomer"], {"new_password1": password, "new_password2": again}
+        )
+
+        assert answered.status_code < 500 and chose.status_code < 500
+        if chose.status_code != 302:  # refused: nothing joined, nothing set
+            assert snapshot_difference(before, database_snapshot()) == []
+            assert not Membership.objects.filter(user__email="dana@contoso.example").exists()
+
+    post()

@@ -7,6 +7,7 @@ while people sign in, fail to sign in, and send requests full of card numbers an
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from django.test import Client
@@ -111,6 +112,17 @@ def test_code_that_logs_card_data_by_mistake_is_redacted(logs) -> None:
         ("password=abc&next=/", "password=[redacted]&next=/"),
         ("{'new_password1': ['s3cret!']}", "{'new_password1': ['[redacted]']}"),
         ('{"cvc": "123"}', '{"cvc": "[redacted]"}'),
+        # One-time tokens in paths, and query strings (issue 13: links were logged in clear).
+        ("GET /invitations/Zk3_-abc/ 200", "GET /invitations/[token]/ 200"),
+        ("Not Found: /invitations/Zk3/x", "Not Found: /invitations/[token]/x"),
+        ("/accounts/reset/MQ/c4x-9f8e/", "/accounts/reset/[token]/[token]/"),
+        ("/accounts/reset/MQ/set-password/", "/accounts/reset/[token]/[token]/"),
+        ("/accounts/reset/done/", "/accounts/reset/done/"),
+        ("/accounts/password/reset/key/1-abc/", "/accounts/password/reset/key/[token]/"),
+        ("/accounts/confirm-email/Zk3/", "/accounts/confirm-email/[token]/"),
+        ("/accounts/login/?next=/invitations/Zk3/", "/accounts/login/?[redacted]"),
+        ("https://portal.example/a/?key=Zk3 then", "https://portal.example/a/?[redacted] then"),
+        ("and/or? yes", "and/or? yes"),
         # Ordinary numbers stay readable: order and partner ids, amounts, dates.
         (
             "order 1000001 of 47500 cents on 2026-02-28",
@@ -133,3 +145,44 @@ def test_code_that_logs_card_data_by_mistake_is_redacted(logs) -> None:
 )
 def test_redact(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_one_time_tokens_never_reach_the_logs(contoso, alice, charlie, logs) -> None:
+    # Issue 13: /invitations/<token>/ and /accounts/reset/<uid>/<token>/ were logged in clear.
+    from django.core import mail
+
+    from membership.invitations import user_invite
+    from membership.models import Role
+    from tests.membership.team_helpers import invitation_path
+
+    links = []
+    for email in ("dana@contoso.example", charlie.email):
+        user_invite(
+            organization=contoso,
+            email=email,
+            full_name="X",
+            roles={Role.BILLING_ADMIN},
+            actor=alice,
+        )
+        links.append(invitation_path(mail.outbox[-1]))
+    newcomer, existing = links
+    Client().post("/accounts/password-reset/", {"email": alice.email})
+    reset = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[-1].body).group(1)
+    tokens = [link.strip("/").split("/")[-1] for link in links] + reset.strip("/").split("/")[-2:]
+
+    visitor = Client()
+    visitor.get(newcomer)  # the set-password page
+    visitor.get(newcomer + "not-a-page/")  # Django logs "Not Found: <path>"
+    visitor.get(existing)  # "Sign in to answer"
+    visitor.get(f"/accounts/login/?next={existing}")  # the token in a query string
+    visitor.post(newcomer, {"new_password1": "plum-orchard-42", "new_password2": "plum-orchard-42"})
+    Client().get(newcomer)  # used: "Gone" is logged with the path
+    resetting = Client()
+    form = resetting.get(reset, follow=True).redirect_chain[-1][0]
+    resetting.post(form, {"new_password1": "violet-otter-91", "new_password2": "violet-otter-91"})
+
+    assert len(logs.of("partnerportal.request")) >= 8
+    leaked = [token for token in tokens if token in logs.text]
+    assert leaked == [], f"tokens in the logs: {leaked}\n{logs.text}"
+    assert "/invitations/[token]/" in logs.text
+    assert "/accounts/reset/[token]/[token]/" in logs.text

@@ -102,10 +102,11 @@ def test_it_refuses_to_start_without_allowed_hosts(tmp_path: Path) -> None:
     assert "ImproperlyConfigured: ALLOWED_HOSTS is not set" in result.stderr
 
 
+# SITE_URL: links in emails would otherwise point at a development address.
 @pytest.mark.parametrize(
-    "name", ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"]
+    "name", ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "SITE_URL"]
 )
-def test_it_refuses_to_start_without_stripe_keys(tmp_path: Path, name: str) -> None:
+def test_it_refuses_to_start_without_stripe_keys_or_site_url(tmp_path: Path, name: str) -> None:
     env = production_env(tmp_path)
     del env[name]
 
@@ -113,6 +114,74 @@ def test_it_refuses_to_start_without_stripe_keys(tmp_path: Path, name: str) -> N
 
     assert result.returncode != 0
     assert f"ImproperlyConfigured: {name} is not set" in result.stderr
+
+
+# What production settings are: each line a protection one variable could have weakened.
+EFFECTIVE = (
+    "import json; from django.conf import settings as s; print(json.dumps({"
+    "'testing': s.TESTING, 'secret_key': s.SECRET_KEY, 'hashers': s.PASSWORD_HASHERS,"
+    "'ssl_redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS,"
+    "'session_cookie_secure': s.SESSION_COOKIE_SECURE, 'email': s.EMAIL_BACKEND,"
+    "'insecure_passkeys': s.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN, 'stripe': s.STRIPE_API_BASE,"
+    "'static': s.STORAGES['staticfiles']['BACKEND'], 'whitenoise': s.WHITENOISE_USE_FINDERS}))"
+)
+
+
+def effective_settings(env: dict[str, str]) -> dict:
+    result = manage(env, "shell", "-c", EFFECTIVE)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_testing_in_the_environment_changes_nothing(tmp_path: Path, value: str) -> None:
+    # Before: TESTING=1 gave production the development SECRET_KEY, the MD5 hasher, no HTTPS
+    # redirect and email to memory. Test settings come from pytest being loaded, nothing else.
+    env = production_env(tmp_path)
+
+    production = effective_settings(env)
+    with_testing = effective_settings({**env, "TESTING": value})
+
+    assert with_testing == production
+    assert production["testing"] is False
+    assert production["hashers"][0] != "django.contrib.auth.hashers.MD5PasswordHasher"
+    assert production["ssl_redirect"] is True
+    assert production["secret_key"] == env["SECRET_KEY"]
+
+
+def test_testing_in_the_environment_does_not_excuse_a_missing_secret_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path, TESTING="1")
+    del env["SECRET_KEY"]
+
+    result = manage(env, "check")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "check"),
+    [
+        ("MFA_REQUIRED", "0", "partnerportal.W001"),
+        ("STRIPE_API_BASE", "http://127.0.0.1:8420", "partnerportal.W002"),
+        ("SITE_URL", "http://portal.example.com", "partnerportal.W003"),
+        ("SECURE_SSL_REDIRECT", "0", "security.W008"),
+        ("SECURE_HSTS_SECONDS", "0", "security.W004"),
+    ],
+)
+def test_the_deploy_check_names_a_protection_one_variable_turned_off(
+    tmp_path: Path, variable: str, value: str, check: str
+) -> None:
+    result = manage(
+        production_env(tmp_path, **{variable: value}),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+
+    assert result.returncode != 0
+    assert check in result.stderr + result.stdout
 
 
 def test_development_runs_with_nothing_set(tmp_path: Path) -> None:

@@ -62,7 +62,8 @@ RULES: dict[str, Rule] = {
     "membership:user_add": Rule(),
     "membership:user_edit": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
     "membership:user_remove": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
-    "membership:user_resend_invitation": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
+    "membership:invitation_resend": Rule(kwargs=lambda w: {"invitation_id": w.invitation.pk}),
+    "membership:invitation_cancel": Rule(kwargs=lambda w: {"invitation_id": w.invitation.pk}),
     "membership:profile": Rule(),
     "membership:user_reset_second_factor": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
     # --- sign-in and security: one's own second factors (allauth.mfa, membership/urls.py) ---
@@ -129,6 +130,8 @@ RULES: dict[str, Rule] = {
     # --- billing: payment methods, orders and invoices ---
     "billing:payment_methods": Rule(),
     "billing:payment_method_add": Rule(),
+    "billing:card_setup": Rule(),
+    "billing:purchase_card_setup": Rule(),
     "billing:payment_method_make_default": Rule(kwargs=lambda w: {"payment_method_id": w.card.pk}),
     "billing:payment_method_remove": Rule(kwargs=lambda w: {"payment_method_id": w.card.pk}),
     "billing:orders": Rule(),
@@ -170,10 +173,13 @@ EXEMPT: dict[str, str] = {
     "password_reset_confirm": "the signed reset token is the credential",
     "password_reset_complete": "for signed-out people",
     "membership:set_language": "anyone may choose a language, even signed out",
-    "membership:invitation_accept": "the invitation token is the credential; opened signed out",
+    "membership:invitation_accept": "the invitation token is the credential; opened signed out, "
+    "or by the invited account itself (tests/membership/test_invitation_join.py)",
     "billing:stripe_webhook": "called by Stripe, authenticated by its signature "
     "(fuzzed in tests/security/test_fuzz_forms.py)",
-    "healthz": "the load balancer's probe: public, says only up or down",
+    "healthz": "the load balancer's probe (the same as healthz_ready): public, up or down",
+    "healthz_live": "the process answers: public, touches nothing",
+    "healthz_ready": "the load balancer's probe: public, says only which check is down",
     "favicon": "a redirect to the public static icon",
 }
 

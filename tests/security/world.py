@@ -28,8 +28,9 @@ from billing.models import (
 from billing.services.invoices import invoices_issue
 from billing.terms import term_dates
 from core import clock
-from membership.models import Membership, Organization, Role, User
-from membership.services import user_invite
+from membership.invitations import user_invite
+from membership.models import Invitation, Membership, Organization, Role, User
+from membership.services import membership_add
 from offers.models import BenefitKind, Offer
 from support.models import Attachment, IssueType, Message, ServiceRequest
 
@@ -54,15 +55,22 @@ class World:
 
     @cached_property
     def member(self) -> Membership:
-        """Dana, invited by alice and not yet signed in (an invitation is pending)."""
-        result = user_invite(
+        """Dana, who joined Contoso as an Account admin."""
+        dana = User.objects.create_user(
+            email="dana@contoso.example", password="dana-joined-2026", full_name="Dana Member"
+        )
+        return membership_add(organization=self.contoso, user=dana, roles={Role.ACCOUNT_ADMIN})
+
+    @cached_property
+    def invitation(self) -> Invitation:
+        """Erin, invited by alice, who has not answered yet."""
+        return user_invite(
             organization=self.contoso,
-            email="dana@contoso.example",
-            full_name="Dana Invited",
+            email="erin@contoso.example",
+            full_name="Erin Invited",
             roles={Role.ACCOUNT_ADMIN},
             actor=self.alice,
         )
-        return result.membership
 
     @cached_property
     def passkey(self) -> Authenticator:
