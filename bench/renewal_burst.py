@@ -101,7 +101,8 @@ def main() -> int:
         # The setup talks to localstripe directly: it is not what is measured.
         settings.STRIPE_API_BASE = stack.localstripe.url
         ids = due_subscriptions(action_pack_offer(), args.renewals, dt.date.today())
-        stack.workers_start(queues="celery", pool="threads", concurrency=4)
+        # As docs/production.md runs them: prefork for the default queue (receipts' PDFs, emails).
+        stack.workers_start(queues="celery", pool="prefork", concurrency=2)
         stack.workers_start(queues="renewals", pool="threads", concurrency=args.workers)
         stack.proxy.reset()
         started = time.monotonic()

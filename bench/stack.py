@@ -142,7 +142,14 @@ class Stack:
         self.beat: subprocess.Popen | None = None
 
     def environment(self) -> dict[str, str]:
-        return {"STRIPE_API_BASE": self.proxy.url, "CELERY_BROKER_URL": broker_url(), **self.extra}
+        # The workers queue their emails and receipts as production's do (not in-process at once,
+        # as in tests): PDFs are laid out on the default queue, not by the renewals worker.
+        return {
+            "STRIPE_API_BASE": self.proxy.url,
+            "CELERY_BROKER_URL": broker_url(),
+            "EMAIL_TASKS_EAGER": "0",
+            **self.extra,
+        }
 
     def workers_start(
         self, *, count: int = 1, queues: str = "celery", pool: str = "prefork", concurrency: int = 2

@@ -25,6 +25,7 @@ from billing.selectors.payments import orders_to_reconcile, payment_attempts_to_
 from billing.selectors.renewals import renewals_due
 from billing.services.cancellations import subscriptions_end_scheduled_cancellations
 from billing.services.expiry import subscriptions_expire
+from billing.services.receipts import receipts_send_for
 from billing.services.reconciliation import payment_attempts_close
 from billing.services.reminders import reminders_send
 from billing.services.renewals import (
@@ -146,3 +147,10 @@ def billing_expire() -> list[int]:
 @shared_task(**_DATABASE_RETRY)
 def billing_reminders_send() -> dict:
     return dict(reminders_send(today=clock.today()))
+
+
+@shared_task(**_DATABASE_RETRY)
+def billing_receipts_send(order_ids: list[int]) -> int:
+    """The receipts of paid orders, with their invoices' PDFs: on the default queue, so that
+    laying PDFs out never holds up a renewals worker (``billing.services.receipts``)."""
+    return receipts_send_for(order_ids=order_ids)

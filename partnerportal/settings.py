@@ -298,8 +298,10 @@ DEFAULT_FROM_EMAIL = env.str(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Every email leaves from a Celery worker after the commit (core/tasks.py). Tests run those tasks
-# in-process at once instead (Celery's eager apply: no broker, no commit to wait for).
-EMAIL_TASKS_EAGER = TESTING
+# in-process at once instead (Celery's eager apply: no broker, no commit to wait for), unless the
+# test run says EMAIL_TASKS_EAGER=0 (the benches' workers, to queue them as production does).
+# Outside a test run they are always queued.
+EMAIL_TASKS_EAGER = TESTING and env.bool("EMAIL_TASKS_EAGER", default=True)
 STAFF_ALERT_EMAIL = env.str("STAFF_ALERT_EMAIL", default="support@partnerportal.example")
 
 # Cache: Redis when REDIS_URL is set (shared by web processes), else local memory.

@@ -41,7 +41,7 @@ from billing.selectors.renewals import INTERRUPTED, PROCESSING_ERROR
 from billing.services.benefits import benefits_grant_for_terms
 from billing.services.invoices import invoices_issue
 from billing.services.payment_problems import attempt_mark_duplicate, attempt_refund_duplicate
-from billing.services.receipts import receipts_send
+from billing.services.receipts import receipts_send_later
 from billing.services.subscriptions import (
     subscription_start,
     subscriptions_apply_renewals,
@@ -376,8 +376,7 @@ def orders_record_paid(
             or (attempts.get(pk) is not None and not attempts[pk].off_session)
         )
     ]
-    if in_the_browser:
-        transaction.on_commit(lambda: receipts_send(orders=in_the_browser))
+    receipts_send_later(orders=in_the_browser)
     return outcomes
 
 

@@ -1,10 +1,15 @@
 """Receipts: the email that goes with every paid order, with its invoice's PDF attached.
 
 A purchase's receipt and a renewal's receipt are each sent once per subscription and term
-(``billing.services.reminders``' claim). Who sends which: the job that charged an automatic
+(``billing.services.reminders``' claim). Who asks for which: the job that charged an automatic
 renewal follows it up (``billing.services.renewals``); a payment made in the browser (a
 purchase, a renewal by hand) is followed up by ``orders_record_paid`` once it is on record,
 whoever reports it (the browser, a webhook, the reconciliation).
+
+Either way the receipts are *queued* (``receipts_send_later``) and a worker of the default queue
+renders the invoices' PDFs and sends them (``billing.tasks.billing_receipts_send``): laying out a
+PDF costs a good part of a CPU second, which must not hold up a renewals worker waiting on Stripe
+on an anniversary day (bench/renewal_burst.py), nor the partner's Purchase page.
 """
 
 from __future__ import annotations
@@ -13,11 +18,20 @@ import logging
 from collections.abc import Sequence
 
 from billing import emails
-from billing.models import Invoice, InvoiceKind, Order, OrderKind, ReminderKind, Subscription
+from billing.models import (
+    Invoice,
+    InvoiceKind,
+    Order,
+    OrderKind,
+    OrderStatus,
+    ReminderKind,
+    Subscription,
+)
 from billing.selectors.invoices import invoices_for_rendering
 from billing.services.invoice_pdfs import invoices_pdfs
 from billing.services.reminders import Notice, notify_once_each
 from core.emails import Attachment
+from core.tasks import task_queue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +109,23 @@ def receipts_send(*, orders: Sequence[Order]) -> int:
     """Send the receipt of each paid order (``subscription`` loaded), once. Returns how many."""
     paid = [(order, order.subscription) for order in orders if order.subscription is not None]
     return notify_once_each(notices=receipt_notices(paid=paid))
+
+
+def receipts_send_later(*, orders: Sequence[Order]) -> None:
+    """Queue the receipts of these paid orders for a worker, once this transaction commits."""
+    if orders:
+        task_queue_after_commit(
+            "billing.tasks.billing_receipts_send", order_ids=[order.pk for order in orders]
+        )
+
+
+def receipts_send_for(*, order_ids: Sequence[int]) -> int:
+    """The worker's side of ``receipts_send_later``: the receipts of those orders still paid."""
+    orders = Order.objects.filter(pk__in=order_ids, status=OrderStatus.PAID).select_related(
+        "offer",
+        "payment_method",
+        "subscription__organization",
+        "subscription__offer",
+        "subscription__payment_method",
+    )
+    return receipts_send(orders=list(orders))

@@ -65,12 +65,11 @@ from billing.services.cancellations import subscriptions_end_scheduled_cancellat
 from billing.services.expiry import subscriptions_expire
 from billing.services.orders import order_change_card, renewal_orders_for_next_terms
 from billing.services.payments import order_chargeable, orders_charge
-from billing.services.receipts import receipt_notices
+from billing.services.receipts import receipts_send_later
 from billing.services.reconciliation import orders_reconcile, payment_attempts_close
 from billing.services.reminders import (
     billing_recipients,
     email_deliver,
-    notify_once_each,
     reminder_claim,
     reminders_send,
 )
@@ -209,7 +208,7 @@ def subscriptions_renew_automatically(
         claim_condition=condition,
         claim_updates=updates,
     )
-    receipts: list[tuple[Order, Subscription]] = []
+    receipts: list[Order] = []
     for order_pk, (subscription, _order) in charging.items():
         outcome = outcomes[order_pk]
         retry = order_pk in retries
@@ -223,7 +222,7 @@ def subscriptions_renew_automatically(
                 subscription.pk, RenewalOutcome.SKIPPED, order_id=order_pk, reason=outcome.status
             )
         elif outcome.status == OrderStatus.PAID:
-            receipts.append((outcome.order, subscription))
+            receipts.append(outcome.order)
             result = RenewalResult(subscription.pk, RenewalOutcome.RENEWED, retry, order_pk)
         else:
             followed = renewal_follow_up(
@@ -231,7 +230,7 @@ def subscriptions_renew_automatically(
             )
             result = RenewalResult(subscription.pk, followed, retry, order_pk)
         results[subscription.pk] = result
-    notify_once_each(notices=receipt_notices(paid=receipts))
+    receipts_send_later(orders=receipts)
     return [results[subscription_id] for subscription_id in subscription_ids]
 
 
@@ -291,7 +290,7 @@ def renewal_follow_up(
     """
     subscription = subscription or order.subscription
     if order.status == OrderStatus.PAID:
-        notify_once_each(notices=receipt_notices(paid=[(order, subscription)]))
+        receipts_send_later(orders=[order])
         return RenewalOutcome.RENEWED
     if order.status != OrderStatus.FAILED:
         return RenewalOutcome.PENDING

@@ -224,8 +224,12 @@ def test_renewing_by_hand_in_the_grace_window_keeps_the_anniversary(
         dt.date(2026, 5, 5): to_both(f"Your {OFFER} has reached its anniversary"),
     }
     # Renewed by hand nine days into the grace window: the new term still starts on the
-    # anniversary (no day lost) and auto-renewal is back on.
-    assert renewed_by_hand == ["charged 47500 usd", "active, term 2: 2026-05-05 to 2027-05-05"]
+    # anniversary (no day lost), auto-renewal is back on, and both buyers get the receipt.
+    assert renewed_by_hand == [
+        *to_both(f"Your {OFFER} has been renewed"),
+        "charged 47500 usd",
+        "active, term 2: 2026-05-05 to 2027-05-05",
+    ]
     assert Subscription.objects.filter(
         pk=subscription.pk, auto_renew=True, auto_renew_locked=False
     ).exists()
