@@ -91,7 +91,9 @@ def seed() -> str:
     from billing.models import Subscription
     from billing.terms import term_dates
     from membership.models import Organization, Role, User
-    from membership.services import membership_add
+    from membership.second_factor import SESSION_KEY as SECOND_FACTOR_SESSION_KEY
+    from membership.second_factor import second_factor_enrolled
+    from membership.services import membership_add, second_factor_enroll_totp
     from partnerportal.demo import action_pack_offer
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -116,9 +118,19 @@ def seed() -> str:
         offer=offer,
         defaults={"started_on": started, "current_term_start": start, "current_term_end": end},
     )
+    if not second_factor_enrolled(buyer):
+        second_factor_enroll_totp(user=buyer, secret="PARTNERPORTALDEMOSECRETTOTPCODES")
     client = Client()
     client.force_login(buyer, backend="django.contrib.auth.backends.ModelBackend")
-    cookie = client.cookies["sessionid"].value
+    # Past the second factor, as a partner is once signed in (membership/second_factor.py).
+    session = client.session
+    session[SECOND_FACTOR_SESSION_KEY] = {
+        "user": str(buyer.pk),
+        "at": time.time(),
+        "method": "totp",
+    }
+    session.save()
+    cookie = session.session_key
     connection.close()
     return cookie
 
