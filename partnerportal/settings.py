@@ -309,7 +309,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The main menu as rendered for a language and a page ({% cache %} in templates/base.html):
+    # the same for every partner, so each process keeps it rather than asking Redis.
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "template-fragments",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
 }
 
 # Celery: REDIS_URL in CI and production; else a filesystem broker that needs no server.
