@@ -356,6 +356,11 @@ class AuditEvent(models.Model):
         CANCELLATION = "cancellation", _("Cancellation")
         REFUND = "refund", _("Refund")
         BENEFIT_ACTIVATED = "benefit_activated", _("Benefit activated")
+        SUPPORT_INCIDENT_USED = "support_incident_used", _("Support incident used")
+        SUPPORT_INCIDENT_GIVEN_BACK = (
+            "support_incident_given_back",
+            _("Support incident given back"),
+        )
         SECOND_FACTOR_ADDED = "second_factor_added", _("Second factor added")
         SECOND_FACTOR_REMOVED = "second_factor_removed", _("Second factor removed")
         SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")

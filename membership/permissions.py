@@ -14,6 +14,10 @@ class Action(StrEnum):
     PURCHASE = "purchase"  # subscribe, renew, turn auto-renew off
     MANAGE_BENEFITS = "manage_benefits"
     MANAGE_PAYMENT_METHODS = "manage_payment_methods"
+    # Choose or add the card a subscription's renewals are charged to. Both the people who buy
+    # and the people who keep the cards may: a Billing admin replacing an expiring card must be
+    # able to move the subscription onto the new one before removing the old.
+    CHANGE_SUBSCRIPTION_CARD = "change_subscription_card"
     VIEW_ORDERS = "view_orders"  # order history and invoices
     FILE_SUPPORT_REQUESTS = "file_support_requests"
     VIEW_ALL_SUPPORT_REQUESTS = "view_all_support_requests"
@@ -31,13 +35,19 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.MPN_PARTNER_ADMIN: frozenset(
         {
             Action.PURCHASE,
+            Action.CHANGE_SUBSCRIPTION_CARD,
             Action.VIEW_ORDERS,
             Action.MANAGE_BENEFITS,
             Action.FILE_SUPPORT_REQUESTS,
         }
     ),
     Role.BILLING_ADMIN: frozenset(
-        {Action.MANAGE_PAYMENT_METHODS, Action.VIEW_ORDERS, Action.FILE_SUPPORT_REQUESTS}
+        {
+            Action.MANAGE_PAYMENT_METHODS,
+            Action.CHANGE_SUBSCRIPTION_CARD,
+            Action.VIEW_ORDERS,
+            Action.FILE_SUPPORT_REQUESTS,
+        }
     ),
     Role.ACCOUNT_ADMIN: frozenset({Action.MANAGE_PROFILE, Action.FILE_SUPPORT_REQUESTS}),
 }

@@ -121,11 +121,19 @@ def user_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
     return render(request, "membership/user_edit.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required(Action.MANAGE_USERS)
 @second_factor_required
 def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """**Remove**: a page naming the person and what they lose (GET), then the removal (POST)."""
     member = _member_or_404(request, membership_id)
+    if request.method == "GET":
+        context = {
+            "member": member,
+            "roles": role_labels(grant.role for grant in member.role_grants.all()),
+            "is_self": member.user_id == request.user.pk,
+        }
+        return render(request, "membership/user_remove.html", context)
     try:
         services.membership_remove(
             membership=member, actor=request.user, ip_address=client_ip(request)

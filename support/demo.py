@@ -92,6 +92,20 @@ ARTICLES: dict[str, list[tuple[str, str, str, str]]] = {
             "el rol que necesitas a un administrador global de tu organización.",
         ),
     ],
+    IssueType.PRODUCT_SUPPORT: [
+        (
+            "Before you use a support incident",
+            "Each request of this type uses one of the technical support incidents of your "
+            "Action Pack (10 each term). Check the product's documentation and its activation "
+            "status first, and have the product's version, the exact error message and the "
+            "steps that lead to it at hand: one incident then covers the whole problem.",
+            "Antes de usar un incidente de soporte",
+            "Cada solicitud de este tipo usa uno de los incidentes de soporte técnico de tu "
+            "Action Pack (10 por plazo). Consulta antes la documentación del producto y su "
+            "estado de activación, y ten a mano la versión del producto, el mensaje de error "
+            "exacto y los pasos que llevan a él: así un incidente cubre todo el problema.",
+        ),
+    ],
     IssueType.TECHNICAL: [
         (
             "The portal doesn't load or looks wrong",

@@ -9,7 +9,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Order, Subscription
+from billing.models import BenefitGrant, Order, Subscription
 from core import clock
 from membership.models import Organization
 
@@ -22,6 +22,9 @@ class IssueType(models.TextChoices):
     MEMBERSHIP_OFFERS = "membership_offers", _("Membership, offers and benefits")
     PROFILE = "profile", _("Can't manage my profile")
     USERS_PERMISSIONS = "users_permissions", _("Users and permissions")
+    # Help with a Microsoft product itself: each request uses one of the organization's
+    # technical support incidents (an Action Pack benefit, docs/product.md).
+    PRODUCT_SUPPORT = "product_support", _("Technical support for a Microsoft product")
     TECHNICAL = "technical", _("Technical problem with the portal")
     OTHER = "other", _("Other")
 
@@ -105,6 +108,19 @@ class ServiceRequest(models.Model):
     )
     order = models.ForeignKey(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="service_requests"
+    )
+    # The term's incidents this request used (technical product support only), and when staff
+    # gave it back because the case was not a product issue (at most once).
+    support_incident = models.ForeignKey(
+        BenefitGrant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="support_cases",
+        verbose_name=_("support incident"),
+    )
+    support_incident_given_back_at = models.DateTimeField(
+        _("support incident given back"), null=True, blank=True
     )
     contact_email = models.EmailField(_("contact email"))
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)

@@ -9,9 +9,10 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from billing.models import SubscriptionStatus
+from billing.models import Subscription, SubscriptionStatus
+from billing.selectors.benefits import support_incidents_grant
 from core import clock
-from membership.models import Membership, Role
+from membership.models import Membership, Organization, Role
 from support.models import (
     Attachment,
     Message,
@@ -45,6 +46,28 @@ def service_requests_for_list(*, membership: Membership, which: str) -> QuerySet
 
 def recommended_solutions(*, issue_type: str) -> QuerySet[RecommendedSolution]:
     return RecommendedSolution.objects.filter(issue_type=issue_type).order_by("position", "id")
+
+
+@dataclass(frozen=True)
+class SupportIncidents:
+    """The organization's technical support incidents this term, as the New request form
+    shows them; the count starts again with each term of the Action Pack."""
+
+    quantity: int
+    remaining: int
+    subscription: Subscription
+
+
+def support_incidents_for(*, organization: Organization) -> SupportIncidents | None:
+    """This term's incidents, or ``None`` without a live Action Pack (none can be used)."""
+    grant = support_incidents_grant(organization=organization)
+    if grant is None:
+        return None
+    return SupportIncidents(
+        quantity=grant.quantity,
+        remaining=max(grant.quantity - grant.used_quantity, 0),
+        subscription=Subscription.objects.select_related("offer").get(pk=grant.subscription_id),
+    )
 
 
 def partner_attachments(*, service_request: ServiceRequest) -> QuerySet[Attachment]:
@@ -99,6 +122,14 @@ def change_summary(change: RequestChange) -> str:
     if change.field == "subscription_cancel_scheduled":
         return _("Subscription set to cancel at the end of its term, on %(date)s") % {
             "date": change.new_value
+        }
+    if change.field == "support_incident_used":
+        return _("One technical support incident used (%(remaining)s left this term)") % {
+            "remaining": change.new_value
+        }
+    if change.field == "support_incident_given_back":
+        return _("The technical support incident was given back (%(remaining)s left this term)") % {
+            "remaining": change.new_value
         }
     if change.field == "refund":
         return _("Refund of %(amount)s issued") % {"amount": change.new_value}

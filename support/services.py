@@ -16,7 +16,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.models import Order, Subscription
+from billing.models import BenefitGrant, Order, Subscription
+from billing.services.benefits import support_incident_give_back, support_incident_use
 from billing.services.cancellations import (
     CANCEL_PERMISSION,
     CancellationOutcome,
@@ -24,11 +25,13 @@ from billing.services.cancellations import (
 )
 from core import clock
 from core.money import format_money
-from membership.models import Organization, User
+from membership.models import AuditEvent, Organization, User
+from membership.services import audit_record
 from support import emails
 from support.attachments import attachments_check
 from support.models import (
     Attachment,
+    IssueType,
     Message,
     RequestChange,
     RequestStatus,
@@ -134,6 +137,15 @@ def _locked(service_request: ServiceRequest) -> ServiceRequest:
     )
 
 
+def _incident_detail(grant: BenefitGrant) -> dict:
+    return {
+        "subscription": grant.subscription_id,
+        "term": grant.term_number,
+        "used": grant.used_quantity,
+        "quantity": grant.quantity,
+    }
+
+
 # Partners ------------------------------------------------------------------------------------
 
 
@@ -152,15 +164,24 @@ def service_request_create(
     order: Order | None = None,
     uploads: Sequence[UploadedFile] = (),
 ) -> ServiceRequest:
-    """File a request. Its first-response target comes from its severity."""
+    """File a request. Its first-response target comes from its severity.
+
+    Technical product support uses one of the organization's technical support incidents,
+    counted under a lock on the term's grant in this same transaction: when none is left (or
+    there is no Action Pack) ``BenefitError`` is raised and nothing is filed.
+    """
     if subscription is not None and subscription.organization_id != organization.pk:
         raise ValidationError(_("That subscription belongs to another organization."))
     if order is not None and order.organization_id != organization.pk:
         raise ValidationError(_("That order belongs to another organization."))
+    incidents = None
+    if issue_type == IssueType.PRODUCT_SUPPORT:
+        incidents = support_incident_use(organization=organization)
     now = clock.now()
     service_request = ServiceRequest.objects.create(
         organization=organization,
         requester=requester,
+        support_incident=incidents,
         issue_type=issue_type,
         title=title,
         description=description,
@@ -175,6 +196,22 @@ def service_request_create(
     )
     _attachments_save(service_request, uploads=uploads, message=None, uploaded_by=requester, at=now)
     _change_record(service_request, actor=requester, field="created", new=RequestStatus.NEW, at=now)
+    if incidents is not None:
+        remaining = incidents.quantity - incidents.used_quantity
+        _change_record(
+            service_request,
+            actor=requester,
+            field="support_incident_used",
+            new=str(remaining),
+            at=now,
+        )
+        audit_record(
+            action=AuditEvent.Action.SUPPORT_INCIDENT_USED,
+            organization=organization,
+            actor=requester,
+            target=service_request.number,
+            detail=_incident_detail(incidents),
+        )
     transaction.on_commit(lambda: emails.email_request_received(service_request=service_request))
     transaction.on_commit(lambda: emails.email_staff_request_filed(service_request=service_request))
     return service_request
@@ -345,6 +382,53 @@ def service_request_set_severity(
     service_request.save(update_fields=["severity", "first_response_due"])
     _change_record(
         service_request, actor=actor, field="severity", old=previous, new=severity, at=clock.now()
+    )
+    return service_request
+
+
+@transaction.atomic
+def service_request_give_back_incident(
+    *, service_request: ServiceRequest, actor: User, reason: str
+) -> ServiceRequest:
+    """Give the organization back the support incident this case used: it was not a product
+    issue (a portal problem, a billing question…). Once per case, with a reason, audited; the
+    partner's timeline says so, the reason stays an internal note.
+    """
+    _staff_check(actor)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say why the incident is given back."))
+    service_request = _locked(service_request)
+    if service_request.support_incident_id is None:
+        raise ValidationError(_("This case did not use a support incident."))
+    if service_request.support_incident_given_back_at is not None:
+        raise ValidationError(_("This case's support incident was given back already."))
+    grant = support_incident_give_back(grant=service_request.support_incident)
+    now = clock.now()
+    service_request.support_incident_given_back_at = now
+    service_request.last_activity_at = now
+    service_request.save(update_fields=["support_incident_given_back_at", "last_activity_at"])
+    _change_record(
+        service_request,
+        actor=actor,
+        field="support_incident_given_back",
+        new=str(grant.quantity - grant.used_quantity),
+        at=now,
+    )
+    Message.objects.create(
+        request=service_request,
+        author=actor,
+        body=_("Support incident given back: %(reason)s") % {"reason": reason},
+        is_internal=True,
+        is_from_staff=True,
+        created_at=now,
+    )
+    audit_record(
+        action=AuditEvent.Action.SUPPORT_INCIDENT_GIVEN_BACK,
+        organization=service_request.organization,
+        actor=actor,
+        target=service_request.number,
+        detail={**_incident_detail(grant), "reason": reason[:500]},
     )
     return service_request
 

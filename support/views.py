@@ -10,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.selectors.subscriptions import renewal_blocker
 from membership.access import get_for_organization_or_404, member_required
 from membership.models import Role
 from membership.permissions import Action, roles_that_allow
@@ -27,6 +29,7 @@ from support.selectors import (
     service_request_timeline,
     service_requests_for_list,
     service_requests_visible_to,
+    support_incidents_for,
 )
 from support.services import (
     service_request_create,
@@ -109,6 +112,21 @@ def _new_request_initial(request: HttpRequest, issue_type: str, form: ServiceReq
     return initial
 
 
+def _incidents_context(request: HttpRequest) -> dict:
+    """Technical product support uses one of the term's incidents: how many are left, and
+    where more come from (the Action Pack's renewal, or buying it)."""
+    incidents = support_incidents_for(organization=request.organization)
+    if incidents is None:
+        return {"incidents": None, "more_incidents_url": reverse("billing:offers")}
+    subscription = incidents.subscription
+    may_renew_now = (
+        user_may(membership=request.membership, action=Action.PURCHASE)
+        and renewal_blocker(subscription=subscription) is None
+    )
+    more = "billing:renew_details" if may_renew_now else "billing:subscription"
+    return {"incidents": incidents, "more_incidents_url": reverse(more, args=[subscription.pk])}
+
+
 @require_http_methods(["GET", "POST"])
 @filing_required
 def new_request(request: HttpRequest) -> HttpResponse:
@@ -143,7 +161,10 @@ def new_request(request: HttpRequest) -> HttpResponse:
         "form": form,
         "issue_type_label": IssueType(issue_type).label,
         "solutions": recommended_solutions(issue_type=issue_type),
+        "uses_incident": issue_type == IssueType.PRODUCT_SUPPORT,
     }
+    if context["uses_incident"]:
+        context |= _incidents_context(request)
     # A bound form here is one that did not go through: say so in the status too.
     return render(
         request, "support/new_request.html", context, status=400 if form.is_bound else 200

@@ -332,22 +332,66 @@ def license_reassign(
 def support_incident_use(*, organization: Organization) -> BenefitGrant:
     """Count one technical support incident against the organization's current term.
 
-    For support's services to call when a technical incident is opened; refuses when none is left.
+    Support calls it in the transaction that files a technical product support request, so the
+    count and the case commit together or not at all. The grant row is locked
+    (``select_for_update``) before it is read: two requests filed at once when one incident is
+    left are counted one after the other, and the second is refused. Refuses without a live
+    Action Pack (``not_available``) and when none is left (``none_left``).
     """
     grant = support_incidents_grant(organization=organization)
     if grant is None:
         raise BenefitError(
-            _("Technical support incidents come with an active Action Pack subscription."),
+            _(
+                "Technical support for Microsoft products comes with an active Action Pack "
+                "subscription, so this request was not filed."
+            ),
             code="not_available",
         )
     grant = _grant_lock(grant)
     if grant.used_quantity >= grant.quantity:
         raise BenefitError(
-            _("All %(count)s technical support incidents of this term are used.")
+            _(
+                "Your organization has used all %(count)s technical support incidents of this "
+                "term, so this request was not filed. New incidents come with the renewal of "
+                "your Action Pack subscription."
+            )
             % {"count": grant.quantity},
             code="none_left",
         )
     grant.used_quantity += 1
+    grant.save(update_fields=["used_quantity"])
+    return grant
+
+
+@transaction.atomic
+def support_incident_give_back(*, grant: BenefitGrant) -> BenefitGrant:
+    """Restore one incident to the term it was counted in (staff: it was not a product issue).
+
+    Incidents belong to a term: once that term has ended (renewed, expired, canceled) the
+    organization already has a fresh count, so nothing is given back (``term_ended``).
+    Support decides that a case gives back at most once; this only keeps the count.
+    """
+    grant = (
+        BenefitGrant.objects.select_for_update(of=("self",))
+        .select_related("subscription")
+        .get(pk=grant.pk)
+    )
+    subscription = grant.subscription
+    if (
+        grant.revoked_at is not None
+        or not subscription.is_live
+        or grant.term_number != subscription.term_number
+    ):
+        raise BenefitError(
+            _(
+                "The term this incident was counted in has ended; the organization's count "
+                "started again with the new term, so there is nothing to give back."
+            ),
+            code="term_ended",
+        )
+    if grant.used_quantity == 0:
+        raise BenefitError(_("No incident of this term is counted as used."), code="none_used")
+    grant.used_quantity -= 1
     grant.save(update_fields=["used_quantity"])
     return grant
 

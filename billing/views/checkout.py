@@ -104,10 +104,13 @@ def card_entry_for_purchase() -> dict:
 
 
 @require_POST
-@member_required(Action.PURCHASE)
+@member_required(Action.CHANGE_SUBSCRIPTION_CARD)
 def purchase_card_setup(request: HttpRequest) -> HttpResponse:
     """The partner started entering a card while buying, renewing or choosing a subscription's
-    card: the organization's SetupIntent (made now, or the open one reused)."""
+    card: the organization's SetupIntent (made now, or the open one reused).
+
+    Everyone who may purchase may also change a subscription's card (membership/permissions.py),
+    so the one action covers the wizards and a Billing admin's Change payment method."""
     return card_setup_response(request)
 
 

@@ -79,7 +79,7 @@ def subscription_auto_renew_off(request: HttpRequest, subscription_id: int) -> H
 
 
 @require_http_methods(["GET", "POST"])
-@member_required(Action.PURCHASE)
+@member_required(Action.CHANGE_SUBSCRIPTION_CARD)
 @second_factor_required
 def subscription_payment_method(request: HttpRequest, subscription_id: int) -> HttpResponse:
     """**Change payment method**: the card the next renewals are charged to."""
@@ -113,7 +113,7 @@ def subscription_payment_method(request: HttpRequest, subscription_id: int) -> H
 
 
 @require_POST
-@member_required(Action.PURCHASE)
+@member_required(Action.CHANGE_SUBSCRIPTION_CARD)
 @second_factor_required
 def subscription_add_card(request: HttpRequest, subscription_id: int) -> HttpResponse:
     """The card-entry partial posts here: save the card and charge renewals to it."""

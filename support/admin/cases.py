@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -48,6 +49,7 @@ from support.services import (
     STAFF_TRANSITIONS,
     service_request_assign,
     service_request_cancel_subscription,
+    service_request_give_back_incident,
     service_request_set_severity,
     service_request_set_status,
     service_request_staff_message,
@@ -61,6 +63,18 @@ STATUS_BUTTONS = [
     ("resolve", gettext_lazy("Resolve"), RequestStatus.RESOLVED),
     ("close", gettext_lazy("Close"), RequestStatus.CLOSED),
 ]
+
+
+class GiveBackIncidentForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Why this case was not a product issue (kept as an internal note and in the audit "
+            "trail)."
+        ),
+    )
 
 
 class CaseForm(forms.ModelForm):
@@ -127,6 +141,7 @@ class ServiceRequestAdmin(LargeTableAdmin):
                     ("contact_email", "contact_phone"),
                     "submission_files",
                     "created_at",
+                    "support_incident_label",
                 ]
             },
         ),
@@ -156,6 +171,7 @@ class ServiceRequestAdmin(LargeTableAdmin):
         "contact_phone",
         "submission_files",
         "created_at",
+        "support_incident_label",
         "status_label",
         "first_response_due",
         "first_responded_at",
@@ -247,6 +263,22 @@ class ServiceRequestAdmin(LargeTableAdmin):
     def submission_files(self, case: ServiceRequest) -> str:
         return attachment_links(case.pk, case.attachments.filter(message__isnull=True)) or "—"
 
+    @admin.display(description=gettext_lazy("support incident"))
+    def support_incident_label(self, case: ServiceRequest) -> str:
+        grant = case.support_incident
+        if grant is None:
+            return "—"
+        used = _("Used one of term %(term)s's %(quantity)s incidents") % {
+            "term": grant.term_number,
+            "quantity": grant.quantity,
+        }
+        if case.support_incident_given_back_at is None:
+            return used
+        return _("%(used)s; given back on %(when)s") % {
+            "used": used,
+            "when": _short_time(case.support_incident_given_back_at),
+        }
+
     def has_add_permission(self, request):
         return False  # cases come from partners
 
@@ -297,6 +329,8 @@ class ServiceRequestAdmin(LargeTableAdmin):
                 "may_cancel_subscription": request.user.has_perm(CANCEL_PERMISSION)
                 and case.subscription is not None
                 and case.subscription.status in LIVE_STATUSES,
+                "may_give_back_incident": case.support_incident_id is not None
+                and case.support_incident_given_back_at is None,
                 "canned_replies": {str(c.pk): c.body for c in CannedReply.objects.all()},
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -315,6 +349,11 @@ class ServiceRequestAdmin(LargeTableAdmin):
                 "<path:object_id>/cancel-subscription/",
                 view(self.cancel_subscription_view),
                 name="support_servicerequest_cancel_subscription",
+            ),
+            path(
+                "<path:object_id>/give-back-incident/",
+                view(self.give_back_incident_view),
+                name="support_servicerequest_give_back_incident",
             ),
             path(
                 "<path:object_id>/files/<int:attachment_pk>/",
@@ -380,6 +419,40 @@ class ServiceRequestAdmin(LargeTableAdmin):
             ),
             done=lambda: HttpResponseRedirect(self._case_url(case)),
             extra_context={"original": case, "back_url": self._case_url(case)},
+        )
+
+    def give_back_incident_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Give the organization back the incident a case used, when it was not a product issue:
+        a page with the reason (GET), then the service (POST)."""
+        case = self._case_or_404(request, object_id)
+        if not self.has_change_permission(request, case):
+            raise PermissionDenied
+        form = GiveBackIncidentForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                service_request_give_back_incident(
+                    service_request=case, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("The support incident of %(case)s was given back to %(organization)s.")
+                    % {"case": case.number, "organization": case.organization.name},
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(self._case_url(case))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": case,
+            "form": form,
+            "back_url": self._case_url(case),
+            "title": _("Give back the support incident"),
+        }
+        return TemplateResponse(
+            request, "admin/support/servicerequest/give_back_incident.html", context
         )
 
     def attachment_view(self, request: HttpRequest, object_id: str, attachment_pk: int):

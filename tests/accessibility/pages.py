@@ -33,6 +33,7 @@ def world_prepared(world: World) -> World:
     """Build every object the pages point at, and a renewal in progress up to its review."""
     for name in PAGE_NAMES:
         _target(ROUTES[name], world)
+    world.incidents_grant  # noqa: B018 - built for the New request form's count
     order = renewal_start(subscription=world.subscription, actor=world.alice)
     order = checkout_accept_terms(
         order=order, terms=terms_current(offer=order.offer), actor=world.alice, ip_address=None
@@ -54,6 +55,11 @@ def partner_pages(world: World) -> list[tuple[str, str]]:
         (
             "support:new_request details",
             f"{reverse('support:new_request')}?issue_type={IssueType.values[0]}",
+        ),
+        # Technical product support: the count of incidents left (world.incidents_grant).
+        (
+            "support:new_request product support",
+            f"{reverse('support:new_request')}?issue_type={IssueType.PRODUCT_SUPPORT}",
         ),
     ]
     return pages

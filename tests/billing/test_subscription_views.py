@@ -232,12 +232,55 @@ def test_a_card_added_here_pays_the_renewals(localstripe, login, bob, contoso, s
     assert subscription.payment_method.last4 == "4242"
 
 
-def test_change_payment_method_requires_the_purchase_role(login, victor, subscription):
-    client = login(victor)
+def test_change_payment_method_requires_a_role_that_may_change_the_card(
+    login, victor, axel, subscription
+):
+    for person in (victor, axel):  # no role; Account admin
+        client = login(person)
+        assert client.get(card_url(subscription)).status_code == 403
+        add_url = reverse("billing:subscription_add_card", args=[subscription.pk])
+        assert client.post(add_url, {"setup_intent_id": "seti_x"}).status_code == 403
 
-    assert client.get(card_url(subscription)).status_code == 403
-    add_url = reverse("billing:subscription_add_card", args=[subscription.pk])
-    assert client.post(add_url, {"setup_intent_id": "seti_x"}).status_code == 403
+
+def test_a_billing_admin_follows_the_card_in_use_message_and_changes_the_card(
+    localstripe, login, bea, contoso, subscription, card
+):
+    """The Payment methods page tells Bea (Billing admin) that the card is in use and where to
+    change it; she may (docs/product.md, roles), then remove the old card."""
+    client = login(bea)
+    other = make_card(contoso, last4="5555", is_default=False)
+    methods = client.get(reverse("billing:payment_methods")).content.decode()
+    assert "Choose another card for the subscription before removing this one" in methods
+    assert f'href="{card_url(subscription)}"' in methods
+
+    assert client.get(card_url(subscription)).status_code == 200
+    response = client.post(card_url(subscription), {"payment_method": other.pk})
+
+    assert response["Location"] == detail_url(subscription)
+    subscription.refresh_from_db()
+    assert subscription.payment_method == other
+    assert "Change payment method" in client.get(detail_url(subscription)).content.decode()
+    removed = client.post(reverse("billing:payment_method_remove", args=[card.pk]))
+    assert removed.status_code == 302
+    card.refresh_from_db()
+    assert card.removed_at is not None
+
+
+def test_a_billing_admin_adds_a_card_for_the_renewals(
+    localstripe, login, bea, contoso, subscription, card
+):
+    client = login(bea)
+    assert client.post(reverse("billing:purchase_card_setup")).status_code == 200
+    setup_intent_id = confirmed_setup_intent(localstripe, contoso)
+
+    response = client.post(
+        reverse("billing:subscription_add_card", args=[subscription.pk]),
+        {"setup_intent_id": setup_intent_id},
+    )
+
+    assert response["Location"] == detail_url(subscription)
+    subscription.refresh_from_db()
+    assert subscription.payment_method != card
 
 
 def test_change_payment_method_of_another_organization_gives_404(login, charlie, subscription):

@@ -11,8 +11,19 @@ A = Action
 MATRIX = {
     # role: actions it must allow (on top of what every member may do)
     Role.GLOBAL_ADMIN: set(Action),
-    Role.MPN_PARTNER_ADMIN: {A.PURCHASE, A.VIEW_ORDERS, A.MANAGE_BENEFITS, A.FILE_SUPPORT_REQUESTS},
-    Role.BILLING_ADMIN: {A.MANAGE_PAYMENT_METHODS, A.VIEW_ORDERS, A.FILE_SUPPORT_REQUESTS},
+    Role.MPN_PARTNER_ADMIN: {
+        A.PURCHASE,
+        A.CHANGE_SUBSCRIPTION_CARD,
+        A.VIEW_ORDERS,
+        A.MANAGE_BENEFITS,
+        A.FILE_SUPPORT_REQUESTS,
+    },
+    Role.BILLING_ADMIN: {
+        A.MANAGE_PAYMENT_METHODS,
+        A.CHANGE_SUBSCRIPTION_CARD,
+        A.VIEW_ORDERS,
+        A.FILE_SUPPORT_REQUESTS,
+    },
     Role.ACCOUNT_ADMIN: {A.MANAGE_PROFILE, A.FILE_SUPPORT_REQUESTS},
 }
 EVERYONE = {A.VIEW_DASHBOARD, A.VIEW_OFFERS, A.VIEW_MEMBERSHIP}
@@ -39,6 +50,13 @@ def test_roles_add_up():
 
 def test_only_global_admins_manage_users():
     assert {r for r in Role if roles_allow({r}, A.MANAGE_USERS)} == {Role.GLOBAL_ADMIN}
+
+
+def test_whoever_may_purchase_may_enter_a_card_for_the_subscription():
+    """The purchase and renewal wizards' card entry is behind CHANGE_SUBSCRIPTION_CARD too."""
+    for role in Role:
+        if roles_allow({role}, A.PURCHASE):
+            assert roles_allow({role}, A.CHANGE_SUBSCRIPTION_CARD), role
 
 
 def test_reminders_go_to_the_people_who_may_purchase():

@@ -54,6 +54,12 @@ PAGES = [
         {"roles": []},
     ),
     Page(
+        "user_remove confirmation",
+        "get",
+        Action.MANAGE_USERS,
+        lambda o: f"/account/users/{o['target'].pk}/remove/",
+    ),
+    Page(
         "user_remove",
         "post",
         Action.MANAGE_USERS,

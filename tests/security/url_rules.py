@@ -61,6 +61,8 @@ RULES: dict[str, Rule] = {
     "membership:users": Rule(),
     "membership:user_add": Rule(),
     "membership:user_edit": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
+    # GET is the confirmation page (walked here and by tests/accessibility); POST removes
+    # (tests/membership/test_user_remove.py, test_team_role_matrix.py).
     "membership:user_remove": Rule(kwargs=lambda w: {"membership_id": w.member.pk}),
     "membership:invitation_resend": Rule(kwargs=lambda w: {"invitation_id": w.invitation.pk}),
     "membership:invitation_cancel": Rule(kwargs=lambda w: {"invitation_id": w.invitation.pk}),

@@ -180,6 +180,18 @@ class World:
         )
 
     @cached_property
+    def incidents_grant(self) -> BenefitGrant:
+        """Technical support incidents, some used: the New request form shows the count."""
+        benefit = self.offer.benefits.get(kind=BenefitKind.SUPPORT_INCIDENTS)
+        return BenefitGrant.objects.create(
+            subscription=self.subscription,
+            benefit=benefit,
+            term_number=1,
+            quantity=benefit.quantity,
+            used_quantity=2,
+        )
+
+    @cached_property
     def assignment(self) -> SeatAssignment:
         return SeatAssignment.objects.create(
             grant=self.seat_grant, email="erin@contoso.example", assigned_by=self.alice
