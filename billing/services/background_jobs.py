@@ -51,7 +51,9 @@ def background_job_start(
     return job
 
 
-def product_keys_load_start(*, benefit: Benefit, keys: list[str], created_by: User):
+def product_keys_load_start(
+    *, benefit: Benefit, keys: list[str], created_by: User
+) -> BackgroundJob:
     """Queue loading ``keys`` into ``benefit``'s pool (the admin's "Load keys")."""
     return background_job_start(
         kind=BackgroundJobKind.PRODUCT_KEYS_LOAD,
