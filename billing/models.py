@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from core import clock
 from core.money import format_money
+from core.storage import private_storage
 from membership.models import Country, Currency, Organization
 from offers.models import Benefit, Offer, TermsAcceptance
 
@@ -739,3 +740,89 @@ class InvoiceTaxLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rate} %"
+
+
+class BackgroundJobKind(models.TextChoices):
+    PRODUCT_KEYS_LOAD = "product_keys_load", _("Load product keys")
+    INVOICES_EXPORT = "invoices_export", _("Export invoices and credit notes")
+
+
+class BackgroundJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+FINISHED_JOB_STATUSES = (BackgroundJobStatus.DONE, BackgroundJobStatus.FAILED)
+
+
+def background_job_path(instance: BackgroundJob, filename: str) -> str:
+    return f"jobs/{instance.kind}/{clock.now():%Y%m%d%H%M%S}-{filename}"
+
+
+class BackgroundJob(models.Model):
+    """Long staff work run by a Celery worker, not by the request that asked for it: loading a
+    product-key pool, exporting invoices for a period (``billing.services.background_jobs``).
+
+    The admin's progress page reads ``progress`` of ``total``. Files (the uploaded key list, the
+    CSV made) are private (``core.storage``): only their creator downloads them, through the
+    admin. ``parameters`` are what the job was asked (a benefit id, a period); ``result`` what it
+    did (keys added and skipped, documents exported).
+    """
+
+    kind = models.CharField(_("job"), max_length=32, choices=BackgroundJobKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=BackgroundJobStatus.choices,
+        default=BackgroundJobStatus.QUEUED,
+    )
+    progress = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("to do"), default=0)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    input_file = models.FileField(
+        _("input file"),
+        storage=private_storage,
+        upload_to=background_job_path,
+        blank=True,
+        max_length=255,
+    )
+    result_file = models.FileField(
+        _("result file"),
+        storage=private_storage,
+        upload_to=background_job_path,
+        blank=True,
+        max_length=255,
+    )
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("started"), default=clock.now, editable=False)
+    started_at = models.DateTimeField(_("running since"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_JOB_STATUSES
+
+    @property
+    def percent(self) -> int:
+        if self.status == BackgroundJobStatus.DONE:
+            return 100
+        return int(self.progress * 100 / self.total) if self.total else 0

@@ -23,6 +23,7 @@ from django.db import OperationalError
 from billing import stripe_gateway
 from billing.selectors.payments import orders_to_reconcile, payment_attempts_to_close
 from billing.selectors.renewals import renewals_due
+from billing.services import background_jobs
 from billing.services.cancellations import subscriptions_end_scheduled_cancellations
 from billing.services.expiry import subscriptions_expire
 from billing.services.receipts import receipts_send_for
@@ -154,3 +155,11 @@ def billing_receipts_send(order_ids: list[int]) -> int:
     """The receipts of paid orders, with their invoices' PDFs: on the default queue, so that
     laying PDFs out never holds up a renewals worker (``billing.services.receipts``)."""
     return receipts_send_for(order_ids=order_ids)
+
+
+@shared_task(**_DATABASE_RETRY)
+def background_job_run(job_id: int) -> str:
+    """Staff's long work, queued by the admin (``billing.services.background_jobs``): loading
+    product keys, exporting invoices. The job is claimed first, so a redelivery does nothing."""
+    job = background_jobs.background_job_run(job_id=job_id)
+    return job.status if job else "not queued"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import BenefitGrant, Order, Subscription
 from core import clock
+from core.storage import PrivateStorage
 from membership.models import Organization
 
 
@@ -188,25 +188,14 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     return f"support/{instance.request_id}/{clock.now():%Y%m%d%H%M%S}-{Path(filename).name}"
 
 
-class PrivateAttachmentStorage(FileSystemStorage):
+class PrivateAttachmentStorage(PrivateStorage):
     """Attachments live beside MEDIA_ROOT, never under it: MEDIA_URL must not serve them.
 
     They are read only through views that check the organization (partners) or the staff
-    permission (admin). ``SUPPORT_ATTACHMENT_ROOT`` overrides the place; it is read on every use
-    so that tests can point ``MEDIA_ROOT`` at a temporary directory.
+    permission (admin). ``SUPPORT_ATTACHMENT_ROOT`` overrides the place.
     """
 
-    @property
-    def base_location(self) -> str:  # type: ignore[override]
-        configured = getattr(settings, "SUPPORT_ATTACHMENT_ROOT", None)
-        if configured:
-            return str(configured)
-        media_root = Path(settings.MEDIA_ROOT)
-        return str(media_root.with_name(f"{media_root.name}-private"))
-
-    @property
-    def location(self) -> str:  # type: ignore[override]
-        return str(Path(self.base_location).resolve())
+    root_setting = "SUPPORT_ATTACHMENT_ROOT"
 
     def url(self, name: str | None) -> str:
         raise ValueError("Support attachments have no public URL; link to the download views.")

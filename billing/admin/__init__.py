@@ -5,10 +5,12 @@ they change only through services. ``subscriptions``: a subscription's page with
 renewal attempts, "Retry renewal charge"; ``cancellations``: cancelling one (also from a support
 case); ``orders``: orders, payment attempts, refunds, Stripe events; ``payment_methods``: cards;
 ``benefits``: grants, seats and product keys ("Load keys"); ``invoices``: invoices, credit notes
-(read-only, their PDFs, "Export CSV") and VAT rates.
+(read-only, their PDFs, "Export CSV") and VAT rates; ``background_jobs``: long work (loading
+keys, exporting invoices) with its progress.
 """
 
 from billing.admin import (  # noqa: F401 (registers the ModelAdmins)
+    background_jobs,
     benefits,
     invoices,
     orders,

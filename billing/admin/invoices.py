@@ -2,20 +2,17 @@
 
 Documents are read-only (nothing edits an issued invoice: a mistake is corrected by a credit
 note, which a refund issues). Staff search them by number, organization or Partner ID, open
-their PDF, and export a period as CSV for accounting ("Export CSV"). VAT rates are data staff
+their PDF, and export a period as CSV for accounting ("Export CSV", written by a worker while
+the page shows its progress: ``billing.admin.background_jobs``). VAT rates are data staff
 keep: a change of rate is a new row with the date it takes effect.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -25,29 +22,11 @@ from django.utils.translation import gettext_lazy
 
 from billing.admin.read_only import ReadOnlyAdminMixin, ReadOnlyInline
 from billing.models import Invoice, InvoiceLine, InvoiceTaxLine, TaxRate
-from billing.selectors.invoices import invoices_for_export, invoices_for_rendering
+from billing.selectors.invoices import invoices_for_rendering
+from billing.services.background_jobs import invoices_export_start
 from billing.services.invoice_pdfs import invoice_pdf
 from core import clock
 from core.money import format_money
-
-# Columns of the accounting export, one row per document.
-EXPORT_COLUMNS = [
-    "number",
-    "type",
-    "issued_on",
-    "corrects",
-    "order",
-    "organization",
-    "partner_id",
-    "buyer_country",
-    "buyer_vat_id",
-    "tax_treatment",
-    "tax_rate",
-    "currency",
-    "net",
-    "tax",
-    "total",
-]
 
 
 class InvoiceLineInline(ReadOnlyInline):
@@ -125,52 +104,21 @@ class InvoiceExportForm(forms.Form):
         return cleaned
 
 
-def _decimal(minor_units: int) -> str:
-    """Minor units as the decimal amount accounting software reads: -440.00."""
-    return f"{Decimal(minor_units) / 100:.2f}"
-
-
-def invoices_csv(*, start: dt.date, end: dt.date) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="invoices-{start}-{end}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(EXPORT_COLUMNS)
-    for document in invoices_for_export(start=start, end=end).select_related("organization"):
-        rates = sorted({f"{line.rate:.2f}" for line in document.tax_lines.all()})
-        writer.writerow(
-            [
-                document.number,
-                document.kind,
-                document.issued_at.date().isoformat(),
-                document.credited_invoice.number if document.credited_invoice_id else "",
-                document.order_id,
-                # A leading =, +, - or @ would be a formula in a spreadsheet.
-                document.buyer_name.lstrip("=+-@"),
-                document.buyer_partner_id,
-                document.buyer_country,
-                document.buyer_vat_id,
-                document.tax_treatment,
-                " ".join(rates),
-                document.currency,
-                _decimal(document.net_amount),
-                _decimal(document.tax_amount),
-                _decimal(document.total_amount),
-            ]
-        )
-    return response
-
-
 def invoice_export_view(request: HttpRequest, model_admin: InvoiceAdmin) -> HttpResponse:
-    """ "Export CSV": every document issued in a period, for accounting."""
+    """ "Export CSV": every document issued in a period, for accounting. A worker writes the
+    file (``billing.services.invoice_exports``); the page follows its progress."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     today = clock.today()
     form = InvoiceExportForm(
-        request.GET if "start" in request.GET else None,
+        request.POST if request.method == "POST" else None,
         initial={"start": today.replace(day=1), "end": today},
     )
-    if form.is_bound and form.is_valid():
-        return invoices_csv(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    if request.method == "POST" and form.is_valid():
+        job = invoices_export_start(
+            start=form.cleaned_data["start"], end=form.cleaned_data["end"], created_by=request.user
+        )
+        return HttpResponseRedirect(reverse("admin:billing_backgroundjob_progress", args=[job.pk]))
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,

@@ -27,13 +27,43 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def azure_credit_renews_on(*, term_start: dt.date, today: dt.date | None = None) -> dt.date:
-    """The next day the monthly Azure credit is topped up: monthly from the term's start."""
+@dataclass(frozen=True)
+class CreditMonth:
+    """The credit month ``today`` falls in: credit months run from the term's start day to the
+    day before the same day of the next month (bought on 31 January: 31 Jan – 27 Feb, then
+    28 Feb – 30 Mar…), so the Benefits page can say which month's credit is the current one."""
+
+    number: int  # 1 to 12 within the term
+    starts_on: dt.date
+    renews_on: dt.date  # the first day of the next credit month
+
+    @property
+    def ends_on(self) -> dt.date:
+        return self.renews_on - dt.timedelta(days=1)
+
+
+def azure_credit_month(*, term_start: dt.date, today: dt.date | None = None) -> CreditMonth:
+    """The current month of the monthly Azure credit (``today`` from the clock)."""
     today = today or clock.today()
     months = 1
     while add_months(term_start, months) <= today:
         months += 1
-    return add_months(term_start, months)
+    return CreditMonth(
+        number=months,
+        starts_on=add_months(term_start, months - 1),
+        renews_on=add_months(term_start, months),
+    )
+
+
+# Benefits used in units out of a quantity: software keys, seats, licenses and incidents.
+USAGE_KINDS = frozenset(
+    {
+        BenefitKind.SOFTWARE_LICENSE,
+        BenefitKind.ONLINE_SERVICE,
+        BenefitKind.DEVELOPER_LICENSE,
+        BenefitKind.SUPPORT_INCIDENTS,
+    }
+)
 
 
 @dataclass
@@ -44,7 +74,7 @@ class BenefitLine:
     benefit: Benefit
     keys: list[ProductKey] = field(default_factory=list)
     assignments: list[SeatAssignment] = field(default_factory=list)
-    credit_renews_on: dt.date | None = None
+    credit_month: CreditMonth | None = None
 
     @property
     def used(self) -> int:
@@ -57,6 +87,16 @@ class BenefitLine:
     @property
     def remaining(self) -> int:
         return max(self.grant.quantity - self.used, 0)
+
+    @property
+    def credit_renews_on(self) -> dt.date | None:
+        return self.credit_month.renews_on if self.credit_month else None
+
+    @property
+    def has_usage(self) -> bool:
+        """Is this a benefit counted in units used out of a quantity (keys, seats, licenses,
+        incidents), which the page draws as a usage bar?"""
+        return self.benefit.kind in USAGE_KINDS
 
     @property
     def is_activated(self) -> bool:
@@ -109,9 +149,7 @@ def benefits_overview(*, organization: Organization) -> BenefitsOverview | None:
             assignments=list(grant.assignments.all()),
         )
         if grant.benefit.kind == BenefitKind.AZURE_CREDIT:
-            line.credit_renews_on = azure_credit_renews_on(
-                term_start=subscription.current_term_start
-            )
+            line.credit_month = azure_credit_month(term_start=subscription.current_term_start)
         lines.append(line)
     return BenefitsOverview(subscription=subscription, lines=lines)
 

@@ -103,7 +103,7 @@ def orders_for_checkout() -> QuerySet[Order]:
 
 
 def subscriptions_for_pages() -> QuerySet[Subscription]:
-    return Subscription.objects.select_related("offer", "payment_method")
+    return Subscription.objects.select_related("offer", "payment_method", "organization")
 
 
 def cards_for_checkout(*, organization: Organization) -> list[PaymentMethod]:

@@ -24,8 +24,11 @@ from billing.models import (
     ReminderSent,
     Subscription,
 )
+from billing.tax import Rates, TaxQuote, organization_tax_quote
 from billing.terms import anniversaries_renewable_on, grace_end
 from core import clock
+from offers.models import OfferPrice
+from offers.selectors import offer_price
 
 # Our side or Stripe failed before anything reached the card (see ``payments.order_charge``):
 # not the partner's problem, so it is tried again at the next run, without an email, up to
@@ -43,6 +46,23 @@ RETRIED_AT_THE_NEXT_RUN = frozenset({PROCESSING_ERROR, INTERRUPTED})
 PAYMENT_METHOD_MISSING = "payment_method_missing"
 # Receipts and failure notices lost to a crash are still sent if the outcome is this recent.
 FOLLOW_UP_WITHIN = dt.timedelta(days=7)
+
+
+def renewal_quote(
+    *, subscription: Subscription, price: OfferPrice | None = None, rates: Rates | None = None
+) -> TaxQuote | None:
+    """What renewing this subscription will charge: the offer's price in the organization's
+    currency (``price`` when the caller has it) plus the tax of the billing profile as it stands
+    today — what ``renewal_orders_for_next_term`` opens the renewal order at, what the upcoming
+    renewal email and **Renew** announce. ``None`` when the offer is not sold in that currency.
+    ``organization`` and ``offer`` must be loaded."""
+    if price is None:
+        price = offer_price(offer=subscription.offer, currency=subscription.organization.currency)
+    if price is None:
+        return None
+    return organization_tax_quote(
+        organization=subscription.organization, net=price.amount, rates=rates
+    )
 
 
 def retry_days(anniversary: dt.date) -> list[dt.date]:

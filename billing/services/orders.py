@@ -19,6 +19,7 @@ from billing.models import (
     PaymentMethod,
     Subscription,
 )
+from billing.selectors.renewals import renewal_quote
 from billing.services.payment_outcomes import PaymentSetupError
 from billing.tax import Rates, order_net_amount, organization_tax_quote, tax_rates_in_force
 from core import clock
@@ -149,9 +150,7 @@ def renewal_orders_for_next_terms(
                 offer_id=subscription.offer_id,
                 currency=price.currency,
                 placed_by=placed_by,
-                **organization_tax_quote(
-                    organization=subscription.organization, net=price.amount, rates=rates
-                ).order_fields,
+                **renewal_quote(subscription=subscription, price=price, rates=rates).order_fields,
                 **_card_snapshot(payment_method or subscription.payment_method),
             )
         )

@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from billing import emails
 from billing.models import ReminderKind, ReminderSent, Subscription
 from billing.selectors.reminders import card_last_valid_day, reminders_due
-from billing.tax import organization_tax_quote
+from billing.selectors.renewals import renewal_quote
 from core import clock
 from membership.models import User
 from membership.permissions import Action
@@ -195,9 +195,7 @@ def _sender(subscription: Subscription, kind: str, today: dt.date) -> Send:
     if kind == ReminderKind.UPCOMING_RENEWAL:
         price = offer_price(offer=subscription.offer, currency=subscription.organization.currency)
         # What the card will be charged: the price plus the tax of the billing profile now.
-        tax = price and organization_tax_quote(
-            organization=subscription.organization, net=price.amount
-        )
+        tax = price and renewal_quote(subscription=subscription, price=price)
         return lambda people: emails.email_renewal_upcoming(
             subscription=subscription, price=price, tax=tax, recipients=people
         )

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from billing.forms import TermsForm
 from billing.models import Order, Subscription
 from billing.selectors.checkout import renewal_order_open, subscriptions_for_pages
+from billing.selectors.renewals import renewal_quote
 from billing.selectors.subscriptions import renewal_blocker
 from billing.services.checkout import checkout_accept_terms, renewal_start
-from billing.tax import organization_tax_quote
 from billing.terms import term_dates
 from billing.views.checkout import (
     payment_step,
@@ -71,8 +71,7 @@ def renew_details(request: HttpRequest, subscription_id: int) -> HttpResponse:
         "subscription": subscription,
         "offer": subscription.offer,
         # What the renewal will charge: the price plus the tax of the billing profile now.
-        "price": price
-        and organization_tax_quote(organization=request.organization, net=price.amount),
+        "price": price and renewal_quote(subscription=subscription, price=price),
         "currency": price and price.currency,
         "starts_on": starts_on,
         "ends_on": ends_on,

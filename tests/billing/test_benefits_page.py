@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from billing.models import SeatAssignment
@@ -37,6 +39,48 @@ def test_it_lists_the_benefits_with_quantities(login, bob, subscription):
     assert "0 of 3 assigned" in page  # Visual Studio
     assert "$100.00 a month" in page
     assert "10 of 10 remaining" in page  # support incidents
+
+
+def test_usage_is_a_labelled_bar_with_its_numbers_written(login, offer, bob, subscription):
+    load_keys(offer, 3)
+    client = login(bob)
+    grant = grant_of(subscription, "windows-enterprise")
+    client.post(f"/partnership/benefits/{grant.pk}/get-key/")
+
+    page = client.get("/partnership/benefits/").content.decode()
+
+    # The label names the bar and says the numbers: never a bar alone.
+    assert (
+        f'<label class="usage-text" for="usage-{grant.pk}" data-testid="usage">'
+        "1 of 10 keys given out</label>"
+    ) in page
+    assert f'<meter class="usage-bar" id="usage-{grant.pk}" min="0" max="10" value="1">' in page
+    incidents = grant_of(subscription, "support-incidents")
+    assert f'id="usage-{incidents.pk}" min="0" max="10" value="0"' in page
+    assert "0 of 10 used" in page
+    assert page.count("<meter") == 6  # keys, Visual Studio, three online services, incidents
+
+
+def test_the_azure_credit_says_which_month_is_current(login, bob, frozen_clock, contoso, offer):
+    from core import clock
+
+    clock.set_now(dt.datetime(2027, 1, 31, 9, tzinfo=dt.UTC))
+    subscription = make_subscription(contoso, offer, benefits=True)  # bought today
+    benefit_activate(grant=grant_of(subscription, "azure-credit"), actor=bob)
+    clock.set_now(dt.datetime(2027, 3, 2, 9, tzinfo=dt.UTC))
+
+    page = login(bob).get("/partnership/benefits/").content.decode()
+
+    # Monthly from the 31st: 31 Jan – 27 Feb, 28 Feb – 30 Mar, 31 Mar – …
+    assert "Credit month 2 of 12: Feb. 28, 2027 – March 30, 2027." in page
+    assert "The credit renews on March 31, 2027." in page
+
+
+def test_an_azure_credit_not_activated_names_the_month_it_would_cover(login, bob, subscription):
+    page = login(bob).get("/partnership/benefits/").content.decode()
+
+    assert "This month's credit (" in page
+    assert "is yours once you activate it." in page
 
 
 def test_without_an_action_pack_it_says_how_to_get_one(login, bob, offer):

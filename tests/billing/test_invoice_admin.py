@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from billing.models import Invoice, TaxRate
+from billing.models import BackgroundJob, Invoice, TaxRate
 from tests.billing.factories import make_card, make_subscription
 from tests.support.staff import billing_specialist_create
 
@@ -70,11 +70,16 @@ def test_a_document_is_read_only_with_its_pdf(login, billing_specialist, documen
 
 
 def test_a_period_exports_as_csv_for_accounting(login, billing_specialist, documents):
-    response = login(billing_specialist).get(EXPORT, {"start": "2026-03-01", "end": "2026-03-31"})
+    client = login(billing_specialist)
+    progress = client.post(EXPORT, {"start": "2026-03-01", "end": "2026-03-31"}, follow=True)
+    job = BackgroundJob.objects.get()
 
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert progress.redirect_chain == [(f"/admin/billing/backgroundjob/{job.pk}/progress/", 302)]
+    response = client.get(f"/admin/billing/backgroundjob/{job.pk}/download/")
+
+    assert response["Content-Type"] == "text/csv"
     assert 'filename="invoices-2026-03-01-2026-03-31.csv"' in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["number"] for row in rows] == ["INV-2026-000001", "INV-2026-000002"]
     contoso_row, fabrikam_row = rows
     assert (contoso_row["partner_id"], contoso_row["tax_treatment"]) == ("1000001", "outside_eu")
@@ -93,10 +98,11 @@ def test_a_period_exports_as_csv_for_accounting(login, billing_specialist, docum
 
 
 def test_the_export_refuses_a_period_that_ends_before_it_starts(login, billing_specialist):
-    response = login(billing_specialist).get(EXPORT, {"start": "2026-03-31", "end": "2026-03-01"})
+    response = login(billing_specialist).post(EXPORT, {"start": "2026-03-31", "end": "2026-03-01"})
 
     assert response.status_code == 200
     assert "The period ends before it starts." in response.content.decode()
+    assert not BackgroundJob.objects.exists()
 
 
 def test_staff_without_the_permission_see_no_invoices(login, agent, documents):

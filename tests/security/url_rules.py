@@ -186,6 +186,22 @@ EXEMPT: dict[str, str] = {
 }
 
 
+# Staff pages that reach an object one staff member owns: a background job's progress, status
+# and result (billing/admin/background_jobs.py). The admin namespace is exempt from the partner
+# walkers above; these are walked by tests/security/test_staff_jobs.py instead: the job's
+# creator holding the permission is let in, staff without the permission get 403, another staff
+# member gets 404, and a partner is sent to the admin's sign-in. A custom URL of a ModelAdmin
+# whose name starts with one of STAFF_OWNED_PREFIXES and has no rule fails that test.
+STAFF_OWNED_PREFIXES = ("admin:billing_backgroundjob_",)
+# The ModelAdmin's own URLs, guarded by its has_*_permission and queryset.
+ADMIN_STANDARD_SUFFIXES = ("_changelist", "_add", "_history", "_delete", "_change")
+STAFF_RULES: dict[str, str] = {
+    "admin:billing_backgroundjob_progress": "the progress page (HTML)",
+    "admin:billing_backgroundjob_status": "the JSON status the page's script polls",
+    "admin:billing_backgroundjob_download": "the CSV an export wrote (private storage)",
+}
+
+
 @dataclass(frozen=True)
 class Route:
     name: str  # "billing:invoice"; unnamed patterns get "<unnamed> route"

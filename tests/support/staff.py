@@ -36,10 +36,10 @@ def staff_group(name: str) -> Group:
     return group
 
 
-def billing_specialist_create() -> User:
+def billing_specialist_create(email: str = "billing@partnerportal.example") -> User:
     """Bill, a billing specialist: may cancel subscriptions and refund."""
     user = User.objects.create_user(
-        email="billing@partnerportal.example",
+        email=email,
         password=PASSWORD,
         full_name="Bill Specialist",
         is_staff=True,
