@@ -29,18 +29,24 @@ def catalog_on_sale() -> list[Offer]:
     Staff change the catalog rarely; an edit shows on the page within that time. Nothing that
     charges reads it: a checkout reads its offer and price when the order is opened.
     """
+    return catalog_on_sale_versioned()[1]
+
+
+def catalog_on_sale_versioned() -> tuple[float | None, list[Offer]]:
+    """``catalog_on_sale`` and the moment this process read it: what a copy of the catalog as
+    rendered may be kept under (``None`` when the catalog is not kept: read every time)."""
     global _catalog
     ttl = settings.CATALOG_CACHE_SECONDS
     if ttl <= 0:
-        return list(offers_on_sale())
+        return None, list(offers_on_sale())
     now = time.monotonic()
     with _catalog_lock:
         if _catalog is not None and now - _catalog[0] < ttl:
-            return _catalog[1]
+            return _catalog
     offers = list(offers_on_sale())
     with _catalog_lock:
         _catalog = (now, offers)
-    return offers
+    return now, offers
 
 
 def offer_price(*, offer: Offer, currency: str) -> OfferPrice | None:

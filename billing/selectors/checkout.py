@@ -23,7 +23,7 @@ from billing.terms import RenewalWindow, renewal_window, term_dates
 from core import clock
 from membership.models import Organization
 from offers.models import Offer, OfferPrice, TermsVersion
-from offers.selectors import catalog_on_sale, offer_price
+from offers.selectors import catalog_on_sale_versioned, offer_price
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,18 @@ class AvailableOffer:
 class OffersPage:
     available: list[AvailableOffer]
     purchased: list[Subscription]  # live ones first, then the most recent
+    catalog_version: float | None  # ``catalog_on_sale_versioned``: None when not kept
+
+
+def offer_cards_key(*, page: OffersPage, currency: str, may_purchase: bool) -> str | None:
+    """What the Available offers cards depend on besides the reader's language: the catalog as
+    this process read it, the currency, the buttons the reader may use and why not. The page
+    keeps the rendered cards under it (``{% cache %}`` in ``billing/offers.html``); ``None``
+    (the catalog is read every time, as in tests) renders them every time."""
+    if page.catalog_version is None:
+        return None
+    blockers = "|".join(row.blocker or "" for row in page.available)
+    return f"{page.catalog_version!r}:{currency}:{may_purchase}:{blockers}"
 
 
 def offers_page(*, organization: Organization) -> OffersPage:
@@ -46,7 +58,7 @@ def offers_page(*, organization: Organization) -> OffersPage:
     whatever the number of offers and subscriptions."""
     purchased = list(subscriptions_for_organization(organization=organization))
     purchased.sort(key=lambda s: not s.is_live)  # stable: keeps the newest-first order
-    offers = catalog_on_sale()
+    version, offers = catalog_on_sale_versioned()
     blockers = purchase_blockers(
         organization=organization,
         offers=offers,
@@ -60,7 +72,7 @@ def offers_page(*, organization: Organization) -> OffersPage:
         )
         for offer in offers
     ]
-    return OffersPage(available=available, purchased=purchased)
+    return OffersPage(available=available, purchased=purchased, catalog_version=version)
 
 
 def offer_for_checkout(*, offer_id: int) -> Offer | None:

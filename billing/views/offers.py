@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from billing.selectors.checkout import offers_page
+from billing.selectors.checkout import offer_cards_key, offers_page
 from membership.access import member_required
 from membership.permissions import Action, roles_allow
 
@@ -29,5 +29,8 @@ def offers(request: HttpRequest) -> HttpResponse:
         "purchased": page.purchased,
         "may_purchase": may_purchase,
         "role_reason": role_reason,
+        "cards_key": offer_cards_key(
+            page=page, currency=organization.currency, may_purchase=may_purchase
+        ),
     }
     return render(request, "billing/offers.html", context)

@@ -149,3 +149,30 @@ def test_batch_blockers_agree_with_purchase_blocker(contoso, fabrikam, offer):
         batch = purchase_blockers(organization=organization, offers=offers)
         assert batch == {o.pk: purchase_blocker(organization=organization, offer=o) for o in offers}
     assert purchase_blockers(organization=fabrikam, offers=offers)[no_euro.pk]
+
+
+def test_cards_kept_by_the_process_still_show_each_reader_their_own_case(
+    settings, login, bob, charlie, victor, contoso, offer
+):
+    """With the catalog kept (as in production), the rendered cards are kept too: each reader
+    still gets the price in their currency, their own buttons, their own reason and language."""
+    settings.CATALOG_CACHE_SECONDS = 300
+    subscribe = reverse("billing:subscribe_terms", args=[offer.pk])
+
+    first = login(bob).get(URL).content.decode()
+    assert "$475.00" in first and subscribe in first
+
+    euros = login(charlie).get(URL).content.decode()
+    assert "€440.00" in euros and "$475.00" not in euros
+
+    no_role = login(victor).get(URL).content.decode()
+    assert subscribe not in no_role and "$475.00" in no_role
+
+    bob.language = "es"
+    bob.save(update_fields=["language"])
+    spanish = login(bob).get(URL).content.decode()
+    assert "Suscríbete ahora" in spanish
+
+    make_subscription(organization=contoso, offer=offer)
+    held = login(bob).get(URL).content.decode()
+    assert "ya tiene esta suscripción" in held and subscribe not in held
