@@ -394,6 +394,41 @@ class Refund(models.Model):
         return f"{format_money(self.amount, self.currency)} for {self.order}"
 
 
+class BillingCycleRun(models.Model):
+    """One run of the billing cycle: when it started, when its last step finished, what it did.
+
+    Written by ``billing.services.cycle_runs`` for beat's run (the fan-out task and every task
+    it queued add their counts and move ``finished_at`` on) and for ``run_billing_cycle``. The
+    staff overview shows the last one; its figures for the day come from the records themselves
+    (orders, payment attempts, reminders), which stay true whichever run did the work.
+    """
+
+    started_at = models.DateTimeField(_("started"), default=clock.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    renewals_due = models.PositiveIntegerField(_("renewals due"), default=0)
+    renewals_charged = models.PositiveIntegerField(_("renewals charged"), default=0)
+    renewals_failed = models.PositiveIntegerField(_("renewals failed"), default=0)
+    renewals_retried = models.PositiveIntegerField(_("renewals retried"), default=0)
+    subscriptions_expired = models.PositiveIntegerField(_("subscriptions expired"), default=0)
+    reminders_sent = models.PositiveIntegerField(_("reminders sent"), default=0)
+
+    class Meta:
+        verbose_name = _("billing cycle run")
+        verbose_name_plural = _("billing cycle runs")
+        ordering = ["-started_at", "-id"]
+        permissions = [
+            # The admin's first page (partnerportal.overview): money, renewals and cases at once.
+            ("view_overview", _("Can see the staff overview")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
 class StripeEvent(models.Model):
     """A webhook event, stored once by its Stripe id."""
 

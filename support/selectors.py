@@ -162,3 +162,41 @@ def response_overdue(*, now: dt.datetime | None = None) -> Q:
     return Q(first_responded_at__isnull=True, first_response_due__lt=now) & ~Q(
         status=RequestStatus.CLOSED
     )
+
+
+# The staff overview's warning: cases whose first response falls due within this (the admin's
+# "Due within 1 hour" filter says the same).
+RESPONSE_DUE_SOON = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class CasesOverview:
+    """Cases per status (every status, 0 included, in the workflow's order), and unanswered
+    cases whose first response is due within ``RESPONSE_DUE_SOON`` or overdue."""
+
+    by_status: list[tuple[str, str, int]]  # (status, label, count)
+    response_due_soon: int
+    response_overdue: int
+
+
+def cases_overview(*, now: dt.datetime | None = None) -> CasesOverview:
+    """Two queries: a GROUP BY status, and the unanswered cases' two counts in one."""
+    now = now or clock.now()
+    counts = dict(
+        ServiceRequest.objects.order_by()
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    due = ServiceRequest.objects.filter(first_responded_at__isnull=True).aggregate(
+        soon=Count("pk", filter=response_due_soon(now=now, within=RESPONSE_DUE_SOON)),
+        overdue=Count("pk", filter=response_overdue(now=now)),
+    )
+    return CasesOverview(
+        by_status=[
+            (status.value, str(status.label), counts.get(status.value, 0))
+            for status in RequestStatus
+        ],
+        response_due_soon=due["soon"],
+        response_overdue=due["overdue"],
+    )
