@@ -101,7 +101,7 @@ def bar_chart(
         ),
     )
     # Every label when they fit, else every second or third one: 13 months fit, 14 weeks not.
-    every = max(1, math.ceil(len(categories) / 10))
+    every = max(1, math.ceil(len(categories) / 13))
     labels = format_html_join(
         "",
         '<text x="{}" y="{}" text-anchor="middle" class="chart-label">{}</text>',
