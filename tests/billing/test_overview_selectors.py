@@ -193,3 +193,27 @@ def test_a_run_adds_what_its_tasks_did_and_when_the_last_finished():
 
     assert (run.renewals_charged, run.renewals_failed, run.reminders_sent) == (4, 1, 2)
     assert run.duration == dt.timedelta(minutes=3)
+
+
+def test_beats_run_is_recorded_and_its_tasks_report_to_it(contoso, offer, monkeypatch):
+    from billing import tasks
+
+    make_subscription(contoso, offer, anniversary=TODAY)
+    queued = []
+    for name in ("renewals_charge", "billing_expire", "billing_reminders_send"):
+        task = getattr(tasks, name)
+        monkeypatch.setattr(
+            task,
+            "apply_async_on_commit",
+            lambda args=(), kwargs=None, task=task, **options: queued.append((task, kwargs)),
+        )
+
+    tasks.billing_cycle_run()
+
+    run = BillingCycleRun.objects.get()
+    assert run.renewals_due == 1
+    assert {kwargs["run_id"] for _task, kwargs in queued} == {run.pk}
+    clock.set_now(NOW + dt.timedelta(seconds=42))
+    tasks.billing_reminders_send(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.duration == dt.timedelta(seconds=42)
