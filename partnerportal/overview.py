@@ -306,12 +306,12 @@ def staff_overview(request: HttpRequest) -> dict:
         "past_due": past_due,
         "past_due_figures": [
             Figure(
-            _("Past due, in the grace window"),
-            str(past_due.count),
-            _changelist(
-                request, "billing.subscription", status__exact="past_due", anniversary="grace"
-            ),
-            warning=past_due.count > 0,
+                _("Past due, in the grace window"),
+                str(past_due.count),
+                _changelist(
+                    request, "billing.subscription", status__exact="past_due", anniversary="grace"
+                ),
+                warning=past_due.count > 0,
             )
         ],
         "revenue_charts": _revenue_charts(request, today),

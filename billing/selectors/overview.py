@@ -207,8 +207,7 @@ def revenue_by_month(*, today: dt.date) -> MonthlyAmounts:
         months=months,
         currencies=currencies,
         amounts={
-            currency: [found[currency].get(month, 0) for month in months]
-            for currency in currencies
+            currency: [found[currency].get(month, 0) for month in months] for currency in currencies
         },
     )
 
