@@ -266,7 +266,7 @@ def _action_packs_chart(request: HttpRequest, today: dt.date) -> Chart:
         url=_changelist(request, "billing.subscription", **offer),
         category_title=_("Month"),
         categories=[date_format(month, "M y") for month in packs.months],
-        series=[Series(_("New"), packs.new), Series(_("Lost"), packs.lost)],
+        series=[Series(_("Won"), packs.new), Series(_("Lost"), packs.lost)],
         links=month_list,
     )
 
