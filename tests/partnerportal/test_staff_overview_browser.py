@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.accessibility.axe import axe_check, report
 from tests.partnerportal.overview_setup import overview_world
 from tests.plugins.people import browser_sign_in
 from tests.support.browser_helpers import staff_sign_in
@@ -41,11 +42,15 @@ def test_a_billing_specialist_reads_the_overview_and_follows_past_due(
     # Each has its text alternative: a table behind a disclosure.
     page.get_by_text("The figures as a table").first.click()
     expect(page.locator("details table").first).to_be_visible()
+    violations = axe_check(page, "the staff overview (1280 px)")
+    assert not violations, report(violations)
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=SCREENSHOTS / "staff-overview.png", full_page=True)
     page.set_viewport_size({"width": 375, "height": 800})
     page.screenshot(path=SCREENSHOTS / "staff-overview-phone.png", full_page=True)
+    violations = axe_check(page, "the staff overview (375 px)")
+    assert not violations, report(violations)
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("link", name="Past due, in the grace window").click()
