@@ -22,8 +22,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from billing.models import OrderKind, PaymentAttempt, SubscriptionStatus
+from billing.models import LIVE_STATUSES, OrderKind, PaymentAttempt
 from billing.selectors.overview import (
+    ENDED_STATUSES,
     action_packs_by_month,
     billing_cycle_today,
     day_bounds,
@@ -172,7 +173,6 @@ def _cycle(request: HttpRequest, today: dt.date) -> dict:
                 _changelist(request, "billing.remindersent", **_between("sent_at", start, end)),
             ),
         ],
-        "last_run": last,
         "last_run_figures": [
             Figure(
                 _("Last run"),
@@ -195,7 +195,7 @@ def _renewals_chart(request: HttpRequest, today: dt.date) -> Chart:
         return _changelist(
             request,
             "billing.subscription",
-            status__in=",".join(SubscriptionStatus(s).value for s in ("active", "past_due")),
+            status__in=",".join(LIVE_STATUSES),
             cancel_at_term_end__exact=0,
             organization__currency=series[number].name,
             **_between("current_term_end", start, end),
@@ -252,7 +252,7 @@ def _action_packs_chart(request: HttpRequest, today: dt.date) -> Chart:
     def month_list(index: int, number: int) -> str | None:
         month = packs.months[index]
         field = "started_on" if number == 0 else "ended_on"
-        ended = {} if number == 0 else {"status__in": "expired,canceled"}
+        ended = {} if number == 0 else {"status__in": ",".join(ENDED_STATUSES)}
         return _changelist(
             request,
             "billing.subscription",

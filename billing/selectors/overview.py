@@ -37,6 +37,8 @@ MONTHS_SHOWN = 13
 # The past-due subscriptions listed by name (the ones with the fewest days left); the figure
 # above the list counts them all.
 PAST_DUE_LISTED = 10
+# An Action Pack is lost when its subscription ends: it expired, or it was canceled.
+ENDED_STATUSES = (SubscriptionStatus.EXPIRED, SubscriptionStatus.CANCELED)
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -235,7 +237,7 @@ def action_packs_by_month(*, today: dt.date) -> ActionPacksByMonth:
     )
     ended = (
         action_packs.filter(
-            status__in=[SubscriptionStatus.EXPIRED, SubscriptionStatus.CANCELED],
+            status__in=ENDED_STATUSES,
             ended_on__gte=months[0],
             ended_on__lte=today,
         )
