@@ -291,6 +291,10 @@ class Order(models.Model):
             models.Index(fields=["status", "next_retry_on"]),
             # The reconciliation's scan: claims older than the claim timeout.
             models.Index(fields=["status", "claimed_at"]),
+            # The staff overview's "renewals charged today", and the orders list by paid date.
+            models.Index(
+                fields=["paid_at"], condition=Q(paid_at__isnull=False), name="order_paid_at"
+            ),
             models.Index(
                 fields=["attention_since"],
                 condition=Q(attention_since__isnull=False),
@@ -717,7 +721,15 @@ class Invoice(models.Model):
                 name="credit_notes_correct_an_invoice",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "-issued_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-issued_at"]),
+            # The staff overview's revenue by month and currency: read from the index alone (an
+            # issued document is never updated, so the visibility map lets PostgreSQL skip the
+            # wide rows).
+            models.Index(
+                fields=["issued_at"], include=["currency", "net_amount"], name="invoice_revenue"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
