@@ -174,4 +174,5 @@ def test_it_makes_as_many_queries_for_10_subscriptions_as_for_10000(
     with translation.override("en"):
         many = queries()
 
-    assert few == many
+    # The whole request: sign-in, permissions, the admin's sidebar and the overview's figures.
+    assert few == many <= 20
