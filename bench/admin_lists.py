@@ -1,5 +1,9 @@
 """Staff lists at scale: the admin pages staff use, with 100,000 cases and 100,000 orders.
 
+Also the staff overview (the admin's first page, ``/admin/``): its figures are aggregates over
+the same tables (and an invoice for each paid order), in a number of queries that must not
+grow with them.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pp_bench .venv/bin/python bench/admin_lists.py
         [--organizations 20000] [--cases 100000] [--orders 100000] [--repeat 20]
 
@@ -37,7 +41,15 @@ NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 def fill(*, organizations: int, cases: int, orders: int, first: int = 0) -> None:
     """Add ``organizations`` partners (member, subscription), ``cases`` cases, ``orders``
     orders and an audit event per case and order, spread over the last year."""
-    from billing.models import Order, OrderKind, OrderStatus, Subscription, SubscriptionStatus
+    from billing.models import (
+        Invoice,
+        InvoiceKind,
+        Order,
+        OrderKind,
+        OrderStatus,
+        Subscription,
+        SubscriptionStatus,
+    )
     from membership.models import AuditEvent, Organization, User
     from offers.models import Offer
     from partnerportal.demo import ACTION_PACK_CODE
@@ -122,6 +134,8 @@ def fill(*, organizations: int, cases: int, orders: int, first: int = 0) -> None
     for index in range(orders):
         subscription = subscriptions[index % len(subscriptions)]
         term = index // len(subscriptions) + 2  # one renewal per (subscription, term)
+        status = rng.choice([OrderStatus.PAID] * 8 + [OrderStatus.FAILED, OrderStatus.CANCELED])
+        created = when()
         order_rows.append(
             Order(
                 organization_id=subscription.organization_id,
@@ -130,14 +144,46 @@ def fill(*, organizations: int, cases: int, orders: int, first: int = 0) -> None
                 kind=OrderKind.RENEWAL,
                 term_number=term,
                 amount=47500,
+                net_amount=47500,
                 currency="USD",
-                status=rng.choice(
-                    [OrderStatus.PAID] * 8 + [OrderStatus.FAILED, OrderStatus.CANCELED]
-                ),
-                created_at=when(),
+                status=status,
+                created_at=created,
+                paid_at=created if status == OrderStatus.PAID else None,
             )
         )
     Order.objects.bulk_create(order_rows, batch_size=BATCH)
+    # The invoice of each paid order: the overview's revenue is summed from them.
+    Invoice.objects.bulk_create(
+        (
+            Invoice(
+                kind=InvoiceKind.INVOICE,
+                number=f"INV-B{first:06d}-{index:07d}",
+                year=order.paid_at.year,
+                sequence=first * 10 + index,
+                order=order,
+                organization_id=order.organization_id,
+                issued_at=order.paid_at,
+                language="en",
+                seller_name="Seller",
+                seller_address="Dublin",
+                seller_country="IE",
+                seller_vat_id="IE6388047V",
+                buyer_name="Partner",
+                buyer_address="Redmond",
+                buyer_country="US",
+                buyer_partner_id="3000000",
+                currency="USD",
+                net_amount=order.net_amount,
+                tax_amount=0,
+                total_amount=order.net_amount,
+                tax_treatment="outside_eu",
+                paid_at=order.paid_at,
+            )
+            for index, order in enumerate(order_rows)
+            if order.paid_at is not None
+        ),
+        batch_size=BATCH,
+    )
     AuditEvent.objects.bulk_create(
         (
             AuditEvent(
@@ -168,6 +214,7 @@ def pages() -> list[tuple[str, str]]:
     subscriptions = reverse("admin:billing_subscription_changelist")
     audit = reverse("admin:membership_auditevent_changelist")
     return [
+        ("staff overview", reverse("admin:index")),
         ("cases", cases),
         ("cases: open", f"{cases}?status=open"),
         ("cases: waiting on partner", f"{cases}?status=waiting_on_partner"),

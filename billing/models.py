@@ -292,6 +292,10 @@ class Order(models.Model):
             models.Index(fields=["status", "next_retry_on"]),
             # The reconciliation's scan: claims older than the claim timeout.
             models.Index(fields=["status", "claimed_at"]),
+            # The staff overview's "renewals charged today", and the orders list by paid date.
+            models.Index(
+                fields=["paid_at"], condition=Q(paid_at__isnull=False), name="order_paid_at"
+            ),
             models.Index(
                 fields=["attention_since"],
                 condition=Q(attention_since__isnull=False),
@@ -393,6 +397,41 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{format_money(self.amount, self.currency)} for {self.order}"
+
+
+class BillingCycleRun(models.Model):
+    """One run of the billing cycle: when it started, when its last step finished, what it did.
+
+    Written by ``billing.services.cycle_runs`` for beat's run (the fan-out task and every task
+    it queued add their counts and move ``finished_at`` on) and for ``run_billing_cycle``. The
+    staff overview shows the last one; its figures for the day come from the records themselves
+    (orders, payment attempts, reminders), which stay true whichever run did the work.
+    """
+
+    started_at = models.DateTimeField(_("started"), default=clock.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    renewals_due = models.PositiveIntegerField(_("renewals due"), default=0)
+    renewals_charged = models.PositiveIntegerField(_("renewals charged"), default=0)
+    renewals_failed = models.PositiveIntegerField(_("renewals failed"), default=0)
+    renewals_retried = models.PositiveIntegerField(_("renewals retried"), default=0)
+    subscriptions_expired = models.PositiveIntegerField(_("subscriptions expired"), default=0)
+    reminders_sent = models.PositiveIntegerField(_("reminders sent"), default=0)
+
+    class Meta:
+        verbose_name = _("billing cycle run")
+        verbose_name_plural = _("billing cycle runs")
+        ordering = ["-started_at", "-id"]
+        permissions = [
+            # The admin's first page (partnerportal.overview): money, renewals and cases at once.
+            ("view_overview", _("Can see the staff overview")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
 
 
 class StripeEvent(models.Model):
@@ -683,7 +722,15 @@ class Invoice(models.Model):
                 name="credit_notes_correct_an_invoice",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "-issued_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-issued_at"]),
+            # The staff overview's revenue by month and currency: read from the index alone (an
+            # issued document is never updated, so the visibility map lets PostgreSQL skip the
+            # wide rows).
+            models.Index(
+                fields=["issued_at"], include=["currency", "net_amount"], name="invoice_revenue"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number

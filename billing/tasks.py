@@ -25,11 +25,13 @@ from billing.selectors.payments import orders_to_reconcile, payment_attempts_to_
 from billing.selectors.renewals import renewals_due
 from billing.services import background_jobs
 from billing.services.cancellations import subscriptions_end_scheduled_cancellations
+from billing.services.cycle_runs import billing_cycle_run_add, billing_cycle_run_start
 from billing.services.expiry import subscriptions_expire
 from billing.services.receipts import receipts_send_for
 from billing.services.reconciliation import payment_attempts_close
 from billing.services.reminders import reminders_send
 from billing.services.renewals import (
+    CycleReport,
     payments_reconcile,
     renewal_batches,
     renewals_follow_up_missed,
@@ -65,16 +67,18 @@ def billing_cycle_run(self) -> dict:
     today = clock.today()
     queue = _queue_of(self)
     due = list(renewals_due(today=today).values_list("pk", flat=True))
+    # The staff overview's "last run": its tasks add what they did and when they finished.
+    run = {"run_id": billing_cycle_run_start(renewals_due=len(due)).pk}
     options = {"queue": queue} if queue else {}
     renewals = {"queue": settings.CELERY_RENEWALS_QUEUE}
     # Settle unknown outcomes and end scheduled cancellations before anything is charged.
     billing_reconcile.apply_async_on_commit(**options)
-    billing_follow_up.apply_async_on_commit(**options)
-    billing_cancellations_end.apply_async_on_commit(**options)
+    billing_follow_up.apply_async_on_commit(kwargs=run, **options)
+    billing_cancellations_end.apply_async_on_commit(kwargs=run, **options)
     for batch in renewal_batches(due):
-        renewals_charge.apply_async_on_commit(args=[batch], **renewals)
-    billing_expire.apply_async_on_commit(**options)
-    billing_reminders_send.apply_async_on_commit(**options)
+        renewals_charge.apply_async_on_commit(args=[batch], kwargs=run, **renewals)
+    billing_expire.apply_async_on_commit(kwargs=run, **options)
+    billing_reminders_send.apply_async_on_commit(kwargs=run, **options)
     logger.info("billing cycle: %d renewals due", len(due), extra={"task": "billing_cycle_run"})
     return {"today": today.isoformat(), "renewals_due": len(due)}
 
@@ -88,13 +92,22 @@ _CHARGING_TIME_LIMITS = {
 
 
 @shared_task(**_DATABASE_RETRY, **_CHARGING_TIME_LIMITS)
-def renewals_charge(subscription_ids: list[int]) -> dict:
+def renewals_charge(subscription_ids: list[int], run_id: int | None = None) -> dict:
     """Charge a batch of subscriptions' renewals, those (still) due; the service decides.
 
     Paced: every Stripe call takes a token from the jobs' share of the rate limit first.
     """
     with stripe_gateway.paced():
         results = subscriptions_renew_automatically(subscription_ids=subscription_ids)
+    report = CycleReport(today=clock.today())
+    for result in results:
+        report.add(result)
+    billing_cycle_run_add(
+        run_id=run_id,
+        renewals_charged=len(report.renewed),
+        renewals_failed=len(report.failed),
+        renewals_retried=report.retried,
+    )
     errors = [result for result in results if result.error is not None]
     if errors:
         # Logged with its traceback by the service; the task fails so that it shows.
@@ -130,24 +143,32 @@ def billing_reconcile_orders(order_ids: list[int]) -> int:
 
 
 @shared_task(**_DATABASE_RETRY)
-def billing_follow_up() -> int:
+def billing_follow_up(run_id: int | None = None) -> int:
     """Tell partners outcomes a crash left untold (the hourly cycle)."""
-    return renewals_follow_up_missed()
+    followed_up = renewals_follow_up_missed()
+    billing_cycle_run_add(run_id=run_id)
+    return followed_up
 
 
 @shared_task(**_DATABASE_RETRY)
-def billing_cancellations_end() -> int:
-    return subscriptions_end_scheduled_cancellations(today=clock.today())
+def billing_cancellations_end(run_id: int | None = None) -> int:
+    ended = subscriptions_end_scheduled_cancellations(today=clock.today())
+    billing_cycle_run_add(run_id=run_id)
+    return ended
 
 
 @shared_task(**_DATABASE_RETRY)
-def billing_expire() -> list[int]:
-    return subscriptions_expire(today=clock.today())
+def billing_expire(run_id: int | None = None) -> list[int]:
+    expired = subscriptions_expire(today=clock.today())
+    billing_cycle_run_add(run_id=run_id, subscriptions_expired=len(expired))
+    return expired
 
 
 @shared_task(**_DATABASE_RETRY)
-def billing_reminders_send() -> dict:
-    return dict(reminders_send(today=clock.today()))
+def billing_reminders_send(run_id: int | None = None) -> dict:
+    sent = reminders_send(today=clock.today())
+    billing_cycle_run_add(run_id=run_id, reminders_sent=sum(sent.values()))
+    return dict(sent)
 
 
 @shared_task(**_DATABASE_RETRY)

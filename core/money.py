@@ -8,8 +8,13 @@ from django.utils import translation
 _SYMBOLS = {"USD": ("$", "US$"), "EUR": ("€", "€"), "GBP": ("£", "GBP"), "MXN": ("MX$", "MXN")}
 
 
-def format_money(amount: int | None, currency: str, language: str | None = None) -> str:
-    """``47500, "USD"`` → ``$475.00`` in English, ``475,00 US$`` in Spanish."""
+def format_money(
+    amount: int | None, currency: str, language: str | None = None, *, whole: bool = False
+) -> str:
+    """``47500, "USD"`` → ``$475.00`` in English, ``475,00 US$`` in Spanish.
+
+    ``whole``: without the minor units (``$475``), for a chart's axis of round amounts.
+    """
     if amount is None:
         return ""
     language = (language or translation.get_language() or "en")[:2]
@@ -18,5 +23,6 @@ def format_money(amount: int | None, currency: str, language: str | None = None)
     english_symbol, spanish_symbol = _SYMBOLS.get(currency, (currency + " ", currency))
     if language == "es":
         grouped = f"{units:,}".replace(",", ".")
-        return f"{sign}{grouped},{cents:02d}\u00a0{spanish_symbol}"
-    return f"{sign}{english_symbol}{units:,}.{cents:02d}"
+        decimals = "" if whole else f",{cents:02d}"
+        return f"{sign}{grouped}{decimals}\u00a0{spanish_symbol}"
+    return f"{sign}{english_symbol}{units:,}" + ("" if whole else f".{cents:02d}")

@@ -7,11 +7,14 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from membership.urls import auth_patterns, second_factor_patterns
-from partnerportal import health, views
+from partnerportal import health, overview, views
 
 # The admin has no sign-in page of its own: staff sign in like everyone, password then second
 # factor, and come back (docs/sign-in.md). No path into /admin/ with a password alone.
 admin.site.login = secure_admin_login(admin.site.login)
+# The admin's first page is the staff overview, above the list of models (docs/staff.md).
+admin.site.index = overview.admin_index(admin.site.index)
+admin.site.index_template = "admin/overview.html"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -140,6 +140,14 @@ class ServiceRequest(models.Model):
             models.Index(fields=["organization", "requester", "-last_activity_at"]),
             # Staff's "response due within 1 hour / overdue" filter.
             models.Index(fields=["first_responded_at", "first_response_due"]),
+            # The staff overview's counts of the same: unanswered cases only, with their status
+            # (closed ones do not count), so the count is read from the index alone.
+            models.Index(
+                fields=["first_response_due"],
+                include=["status"],
+                condition=models.Q(first_responded_at__isnull=True),
+                name="case_unanswered_due",
+            ),
             # Staff's case list, newest activity first: whole, or by status or assignee.
             models.Index(fields=["-last_activity_at", "-id"], name="case_latest_activity"),
             models.Index(fields=["status", "-last_activity_at", "-id"], name="case_status_latest"),

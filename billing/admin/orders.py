@@ -98,6 +98,7 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         "offer",
         "next_retry_on",
         ("created_at", admin.DateFieldListFilter),
+        ("paid_at", admin.DateFieldListFilter),
     )
     # Free text; an invoice number, a Partner ID or a PaymentIntent is found through its index.
     search_fields = ("organization__name",)
@@ -118,6 +119,23 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         return False
 
 
+class RetryFilter(admin.SimpleListFilter):
+    """First attempts and the ones after (retries), as the staff overview counts them."""
+
+    title = _("attempt")
+    parameter_name = "retry"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("First attempt")), ("yes", _("Retry (after the first attempt)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(number__gt=1)
+        if self.value() == "no":
+            return queryset.filter(number=1)
+        return queryset
+
+
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = (
@@ -134,6 +152,7 @@ class PaymentAttemptAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_filter = (
         "status",
         "off_session",
+        RetryFilter,
         "failure_code",
         ("created_at", admin.DateFieldListFilter),
     )

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from billing.admin.cancellations import subscription_admin_urls, subscription_cancel_action
 from billing.admin.read_only import ReadOnlyAdminMixin, ReadOnlyInline
 from billing.models import (
+    BillingCycleRun,
     Order,
     OrderKind,
     OrderStatus,
@@ -137,6 +138,11 @@ class SubscriptionAdmin(LargeTableAdmin):
         "auto_renew_locked",
         "cancel_at_term_end",
         "offer",
+        "organization__currency",
+        # The staff overview's links: renewals due by week, Action Packs won and lost by month.
+        ("current_term_end", admin.DateFieldListFilter),
+        ("started_on", admin.DateFieldListFilter),
+        ("ended_on", admin.DateFieldListFilter),
     )
     search_fields = ("organization__name", "offer__name")
     exact_searches = [(PARTNER_ID, exactly("organization__partner_id"))]
@@ -361,3 +367,26 @@ class ReminderSentAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_filter = ("kind", ("sent_at", admin.DateFieldListFilter))
     search_fields = ("subscription__organization__name",)
     exact_searches = [(PARTNER_ID, exactly("subscription__organization__partner_id"))]
+
+
+@admin.register(BillingCycleRun)
+class BillingCycleRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The billing cycle's runs (beat's hourly ones and ``run_billing_cycle``'s), newest first."""
+
+    list_display = (
+        "started_at",
+        "finished_at",
+        "duration",
+        "renewals_due",
+        "renewals_charged",
+        "renewals_failed",
+        "renewals_retried",
+        "subscriptions_expired",
+        "reminders_sent",
+    )
+    list_filter = (("started_at", admin.DateFieldListFilter),)
+    show_full_result_count = False
+
+    @admin.display(description=_("duration"))
+    def duration(self, obj: BillingCycleRun) -> str:
+        return str(obj.duration).split(".")[0] if obj.duration is not None else "—"

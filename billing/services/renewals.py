@@ -62,6 +62,7 @@ from billing.selectors.renewals import (
     renewals_due,
 )
 from billing.services.cancellations import subscriptions_end_scheduled_cancellations
+from billing.services.cycle_runs import billing_cycle_run_add, billing_cycle_run_start
 from billing.services.expiry import subscriptions_expire
 from billing.services.orders import order_change_card, renewal_orders_for_next_terms
 from billing.services.payments import order_chargeable, orders_charge
@@ -442,6 +443,7 @@ def billing_cycle_run_now() -> CycleReport:
     remind. The Celery cycle (``billing.tasks``) runs the same steps as separate tasks.
     """
     report = CycleReport(today=clock.today())
+    run = billing_cycle_run_start(renewals_due=0)
     report.reconciled = payments_reconcile_all()
     report.followed_up = renewals_follow_up_missed()
     report.cancellations_ended = subscriptions_end_scheduled_cancellations(today=report.today)
@@ -459,4 +461,13 @@ def billing_cycle_run_now() -> CycleReport:
             report.add(result)
     report.expired = subscriptions_expire(today=report.today)
     report.reminders = reminders_send(today=report.today)
+    billing_cycle_run_add(
+        run_id=run.pk,
+        renewals_due=len(due),
+        renewals_charged=len(report.renewed),
+        renewals_failed=len(report.failed),
+        renewals_retried=report.retried,
+        subscriptions_expired=len(report.expired),
+        reminders_sent=sum(report.reminders.values()),
+    )
     return report

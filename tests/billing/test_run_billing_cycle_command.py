@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from billing.models import Order
+from billing.models import BillingCycleRun, Order
 from core import clock
 from membership.models import Organization
 from tests.billing.renewal_helpers import (
@@ -82,6 +82,17 @@ def test_it_runs_every_due_step_and_says_what_it_did(localstripe, contoso, fabri
     assert Order.objects.get(subscription=declined, kind="renewal").attempt_count == 2
     assert expiring.status == "expired"
     assert len(succeeded_payments(localstripe, contoso.stripe_customer_id)) == 1
+    # The run is recorded for the staff overview, with the same figures.
+    last = BillingCycleRun.objects.first()
+    assert last.started_at == moment(TODAY)
+    assert (
+        last.renewals_due,
+        last.renewals_charged,
+        last.renewals_failed,
+        last.renewals_retried,
+        last.subscriptions_expired,
+        last.reminders_sent,
+    ) == (2, 1, 1, 1, 1, 1)
 
 
 def test_a_second_run_finds_nothing_left_to_do(localstripe, contoso, offer, alice):

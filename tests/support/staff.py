@@ -18,6 +18,8 @@ _SECOND_FACTOR = importlib.import_module("support.migrations.0005_staff_may_rese
 INVOICE_PERMISSIONS = importlib.import_module(
     "billing.migrations.0006_invoices_data"
 ).STAFF_PERMISSIONS
+# The staff overview and the billing cycle's runs came with issue 17.
+_OVERVIEW = importlib.import_module("billing.migrations.0009_billing_cycle_runs")
 
 
 def staff_group(name: str) -> Group:
@@ -28,6 +30,11 @@ def staff_group(name: str) -> Group:
             *GROUPS[name],
             *extra,
             *(("billing", codename) for codename in INVOICE_PERMISSIONS.get(name, [])),
+            *(
+                ("billing", codename)
+                for codename in _OVERVIEW.STAFF_PERMISSIONS
+                if name in _OVERVIEW.STAFF_GROUPS
+            ),
         ]
         for app_label, codename in wanted:
             group.permissions.add(
