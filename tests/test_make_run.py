@@ -120,14 +120,18 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
         run.wait_for(r"dev\s+\| portal on ", timeout=START_TIMEOUT_SECONDS)
         yield run
     finally:
-        # dev.py stops its children (each in a process group of its own) on SIGTERM.
+        # dev.py stops its children (each in a process group of its own) on SIGTERM. make exits
+        # at once; dev.py is done when its output ends, and its output is read until then: a
+        # closed pipe would kill it halfway through stopping them, leaving the servers behind.
         os.killpg(process.pid, signal.SIGTERM)
+        reader.join(timeout=STOP_TIMEOUT_SECONDS)
         try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         reader.join(timeout=5)
+        assert re.search(r"dev\s+\| all stopped", run.output()), run.tail()
 
 
 def test_the_portal_and_localstripe_answer_on_the_ports_given(make_run: MakeRun) -> None:
