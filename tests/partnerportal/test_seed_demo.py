@@ -1,10 +1,4 @@
-"""``seed_demo`` creates exactly the demo data of docs/product.md, twice without duplicates, never in production.
-
-Seeding builds seven organizations through the real services and localstripe (about twenty
-Stripe calls and six invoice PDFs), so it runs once for the module: its rows are committed to the
-test database before the first test that needs them and flushed after the last, as a
-transactional test's are; each test still runs in a transaction of its own on top of them.
-"""
+"""``seed_demo`` creates exactly the demo data of docs/product.md, twice without duplicates, never in production."""
 
 from __future__ import annotations
 
@@ -12,7 +6,7 @@ import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
-from django.test import Client, override_settings
+from django.test import Client
 
 from billing.models import (
     Order,
@@ -33,20 +27,10 @@ from support.models import RequestStatus, ServiceRequest
 from tests.plugins.people import totp_secret
 
 
-@pytest.fixture(scope="module")
-def _seeded_once(django_db_setup, django_db_blocker, localstripe):
-    with django_db_blocker.unblock():
-        with override_settings(DEBUG=True):
-            call_command("seed_demo", verbosity=0)
-        try:
-            yield
-        finally:
-            call_command("flush", interactive=False, verbosity=0)
-
-
 @pytest.fixture
-def seeded(_seeded_once, db, settings):
-    settings.DEBUG = True  # for the tests that seed again
+def seeded(db, settings, localstripe):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
 
 
 def _roles(email: str) -> set[str]:
@@ -128,10 +112,9 @@ def test_running_it_twice_duplicates_nothing(seeded, localstripe):
 
 def test_it_refuses_to_run_with_debug_off(db, settings):
     settings.DEBUG = False
-    users = User.objects.count()  # the module's seeded ones, if any
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo", verbosity=0)
-    assert User.objects.count() == users
+    assert not User.objects.exists()
 
 
 def test_every_demo_account_has_the_published_authenticator_key(seeded):
