@@ -3,6 +3,10 @@
 # localstripe and a Celery worker with beat (scripts/dev.py).
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# make run's ports: the web server's and localstripe's (scripts/dev.py derives SITE_URL,
+# STRIPE_API_BASE, STRIPE_JS_URL and the webhook target from them).
+PORT ?= 8000
+STRIPE_PORT ?= 8420
 VENV := .venv
 BIN := $(VENV)/bin
 # Installing is slow; the stamp makes it happen again only when pyproject.toml changes.
@@ -13,6 +17,7 @@ VENV_STAMP := $(VENV)/.installed
 
 help:
 	@echo "make run               portal on http://127.0.0.1:8000/ with localstripe and a worker"
+	@echo "                       (other ports: make run PORT=8123 STRIPE_PORT=8433)"
 	@echo "make test ARGS='...'   pytest (e.g. ARGS='-m \"not browser\" -x')"
 	@echo "make lint              ruff check, ruff format --check, and the import layers (lint-imports)"
 	@echo "make migrations-check  fail when a model change has no migration"
@@ -32,7 +37,9 @@ $(VENV_STAMP): pyproject.toml
 # Development settings (DEBUG=1) for every command of this target, the servers included.
 run: export DEBUG := 1
 run: venv
-	@mkdir -p var
+	@# A taken port stops here, before migrating, with a sentence rather than a traceback.
+	@$(BIN)/python scripts/dev.py --check-ports --port $(PORT) --stripe-port $(STRIPE_PORT)
+	@mkdir -p "$${VAR_DIR:-var}"
 	$(BIN)/python manage.py migrate --noinput
 	@# Translations are compiled only when gettext is installed and there is something to compile.
 	@if command -v msgfmt >/dev/null 2>&1 && \
@@ -43,7 +50,7 @@ run: venv
 	fi
 	@# seed_demo runs inside dev.py (--seed), once localstripe and the web server answer: it
 	@# saves Fabrikam's card in localstripe, whose webhooks go to the web server.
-	exec $(BIN)/python scripts/dev.py --seed
+	exec $(BIN)/python scripts/dev.py --seed --port $(PORT) --stripe-port $(STRIPE_PORT)
 
 # Tests need no DEBUG: settings detect pytest (TESTING).
 test: venv

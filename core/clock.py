@@ -21,7 +21,8 @@ def today() -> dt.date:
 
 
 def set_now(moment: dt.datetime | None) -> None:
-    """Freeze the clock at ``moment`` (aware), or unfreeze it with ``None``. For tests only."""
+    """Freeze the clock at ``moment`` (aware), or unfreeze it with ``None``. For tests only
+    (``frozen_at`` also serves the demo data)."""
     global _frozen
     if moment is not None and timezone.is_naive(moment):
         raise ValueError("The clock takes aware datetimes only.")
@@ -30,6 +31,9 @@ def set_now(moment: dt.datetime | None) -> None:
 
 @contextmanager
 def frozen_at(moment: dt.datetime):
+    """Run a block at ``moment``. Tests, and ``seed_demo``, which builds each demo organization's
+    past (a purchase a year ago, a declined renewal) through the services on the day it happened;
+    never a request or a job."""
     previous = _frozen
     set_now(moment)
     try:

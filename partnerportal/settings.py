@@ -16,10 +16,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Local state of a development run: the SQLite database, the filesystem broker, beat's schedule,
+# media. scripts/dev.py reads the same variable (localstripe's state).
+VAR_DIR = Path(env.str("VAR_DIR", default="") or BASE_DIR / "var").resolve()
 
 DEBUG = env.bool("DEBUG", default=False)
 # Test settings only in a process of the test run, one that has loaded pytest (the Celery workers

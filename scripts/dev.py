@@ -1,15 +1,23 @@
 """Run the whole portal in the foreground for development: ``make run`` calls this.
 
-    python scripts/dev.py [--seed]
+    python scripts/dev.py [--seed] [--port 8000] [--stripe-port 8420]
 
 Starts, in this order, each once the one before answers:
-1. localstripe (scripts/localstripe_server.py on 127.0.0.1:8420, state kept in var/), with the
-   portal's webhook registered;
-2. the Django development server on 127.0.0.1:8000;
-3. with ``--seed``: ``manage.py seed_demo``, which needs both (it saves Fabrikam's card in
-   localstripe, and localstripe's webhooks for it need the web server);
+1. localstripe (scripts/localstripe_server.py on 127.0.0.1:STRIPE_PORT, state kept in var/),
+   with the portal's webhook registered;
+2. the Django development server on 127.0.0.1:PORT;
+3. with ``--seed``: ``manage.py seed_demo``, which needs both (it saves cards in localstripe, and
+   localstripe's webhooks for them need the web server);
 4. a Celery worker with embedded beat, on the embedded filesystem broker (or REDIS_URL /
    CELERY_BROKER_URL when set); last, so beat's first billing cycle sees the finished demo data.
+   One billing cycle is queued for it at once: a demo subscription due today renews in the
+   first minute, not at beat's next hourly run.
+
+Everything that names a port is derived from the two ports, for every process: ``SITE_URL``,
+``STRIPE_API_BASE``, ``STRIPE_JS_URL`` and localstripe's webhook target (with
+``STRIPE_WEBHOOK_SECRET``, ``whsec_localstripe`` unless set). A port already taken stops
+everything before anything starts, with a message saying which one. ``VAR_DIR`` (default
+``var/``) holds the SQLite database, the broker's folders, beat's schedule and localstripe's state.
 
 Every line of output is prefixed with the process's name. One Ctrl-C or SIGTERM stops them all;
 if any of them dies, the others are stopped and this script exits non-zero, so a broken piece is
@@ -19,8 +27,10 @@ never hidden behind the ones still running.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,11 +43,13 @@ from pathlib import Path
 from typing import IO
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# The same default as partnerportal/settings.py, which reads the same variable.
+VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var").resolve()
 PYTHON = sys.executable
 
-LOCALSTRIPE_ADDRESS = "127.0.0.1:8420"
-WEB_ADDRESS = "127.0.0.1:8000"
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_STRIPE_PORT = 8420
 READY_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
@@ -46,10 +58,17 @@ DEMO_SIGN_IN_HINT = (
     "demo sign-in: password partner-demo-2026, authenticator key "
     "PARTNERPORTALDEMOSECRETTOTPCODES — code: .venv/bin/python -c "
     "\"import pyotp; print(pyotp.TOTP('PARTNERPORTALDEMOSECRETTOTPCODES').now())\" "
-    "(passkeys need http://localhost:8000/)"
+    "(passkeys need http://localhost:{port}/); invitation and password-reset links are "
+    "printed here, in the emails (console email backend)"
 )
 
-COLOURS = {"localstripe": "\033[36m", "web": "\033[35m", "seed": "\033[33m", "celery": "\033[32m"}
+COLOURS = {
+    "localstripe": "\033[36m",
+    "web": "\033[35m",
+    "seed": "\033[33m",
+    "celery": "\033[32m",
+    "cycle": "\033[34m",
+}
 RESET = "\033[0m"
 NAME_WIDTH = max(len(name) for name in COLOURS)
 
@@ -143,13 +162,64 @@ def wait_until(condition: Callable[[], bool], *, what: str, children: list[Child
     return True
 
 
-def environment_build() -> dict[str, str]:
+@dataclass(frozen=True)
+class Ports:
+    web: int = DEFAULT_PORT
+    stripe: int = DEFAULT_STRIPE_PORT
+
+    @property
+    def site_url(self) -> str:
+        return f"http://{HOST}:{self.web}"
+
+    @property
+    def stripe_api_base(self) -> str:
+        return f"http://{HOST}:{self.stripe}"
+
+
+def environment_build(ports: Ports) -> dict[str, str]:
     env = dict(os.environ)
     # Development settings; `make run` exports DEBUG=1 too, this covers running the script alone.
     env.setdefault("DEBUG", "1")
+    env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+    env["VAR_DIR"] = str(VAR_DIR)
+    # Derived from the ports for every process, so links, Stripe.js and webhooks agree.
+    env["SITE_URL"] = ports.site_url
+    env["STRIPE_API_BASE"] = ports.stripe_api_base
+    env["STRIPE_JS_URL"] = f"{ports.stripe_api_base}/js.stripe.com/v3/"
     # Child output goes through a pipe; unbuffered, it reaches the terminal line by line.
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def port_taken(port: int) -> bool:
+    """True when something already listens on (or holds) HOST:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind: a port in TIME_WAIT after a restart is not "taken".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+def ports_problem(ports: Ports) -> str | None:
+    """Why the servers cannot start on ``ports``, said plainly; None when both are free."""
+    if ports.web == ports.stripe:
+        return f"PORT and STRIPE_PORT are both {ports.web}: choose two different ports."
+    for port, what, variable in (
+        (ports.web, "the web server", "PORT"),
+        (ports.stripe, "localstripe", "STRIPE_PORT"),
+    ):
+        if port_taken(port):
+            return (
+                f"port {port} ({what}) is already in use on {HOST}: stop what uses it "
+                f"(another `make run`?) or choose another port, e.g. "
+                f"make run {variable}={port + 1}"
+            )
+    return None
 
 
 def var_folders_create() -> None:
@@ -177,28 +247,32 @@ def children_stop(children: list[Child]) -> None:
             child.reader.join(timeout=2)
 
 
-def run(*, seed: bool) -> int:
-    env = environment_build()
-    webhook_secret = env.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
-    host, port = LOCALSTRIPE_ADDRESS.split(":")
+def run(*, seed: bool, ports: Ports) -> int:
+    env = environment_build(ports)
+    web_address = f"{HOST}:{ports.web}"
     localstripe = Child(
         "localstripe",
         [
             PYTHON,
             str(BASE_DIR / "scripts" / "localstripe_server.py"),
-            *("--host", host, "--port", port),
+            *("--host", HOST, "--port", str(ports.stripe)),
             *("--state", str(VAR_DIR / "localstripe.pickle")),
-            *("--webhook-url", f"http://{WEB_ADDRESS}/stripe/webhook/"),
-            *("--webhook-secret", webhook_secret),
+            *("--webhook-url", f"{ports.site_url}/stripe/webhook/"),
+            *("--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]),
         ],
     )
-    web = Child("web", [PYTHON, "manage.py", "runserver", WEB_ADDRESS, "--noreload"])
+    web = Child("web", [PYTHON, "manage.py", "runserver", web_address, "--noreload"])
     seeder = Child("seed", [PYTHON, "manage.py", "seed_demo"])
     celery = Child(
         "celery",
         [PYTHON, "-m", "celery", "-A", "partnerportal", "worker", "-B", "-l", "info"]
         # Both queues: the default one and the renewals' (partnerportal/settings.py).
         + ["--concurrency", "1", "--pool", "solo", "--queues", "celery,renewals"],
+    )
+    # Queued at once, run by the worker when it is up: renewals due today are charged now.
+    first_cycle = Child(
+        "cycle",
+        [PYTHON, "-m", "celery", "-A", "partnerportal", "call", "billing.tasks.billing_cycle_run"],
     )
 
     def interrupted_or_failed() -> int:
@@ -214,9 +288,9 @@ def run(*, seed: bool) -> int:
         return wait_until(lambda: answers(ready_url), what=child.name, children=servers)
 
     try:
-        if not server_start(localstripe, f"http://{LOCALSTRIPE_ADDRESS}/js.stripe.com/v3/"):
+        if not server_start(localstripe, env["STRIPE_JS_URL"]):
             return interrupted_or_failed()
-        if not server_start(web, f"http://{WEB_ADDRESS}/healthz/live"):
+        if not server_start(web, f"{ports.site_url}/healthz/live"):
             return interrupted_or_failed()
         if seed:
             seeder.start(env)
@@ -231,9 +305,11 @@ def run(*, seed: bool) -> int:
         celery.start(env)
         servers.append(celery)
         started.append(celery)
+        first_cycle.start(env)
+        started.append(first_cycle)
 
-        say(f"portal on http://{WEB_ADDRESS}/ — Ctrl-C stops everything")
-        say(DEMO_SIGN_IN_HINT)
+        say(f"portal on {ports.site_url}/ — Ctrl-C stops everything")
+        say(DEMO_SIGN_IN_HINT.format(port=ports.web))
         while not stop_requested.wait(POLL_SECONDS):
             for child in servers:
                 code = child.exit_code()
@@ -255,7 +331,28 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run manage.py seed_demo once localstripe and the web server answer",
     )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="the web server's port (default 8000)"
+    )
+    parser.add_argument(
+        "--stripe-port",
+        type=int,
+        default=DEFAULT_STRIPE_PORT,
+        help="localstripe's port (default 8420)",
+    )
+    parser.add_argument(
+        "--check-ports",
+        action="store_true",
+        help="only say whether both ports are free (exit 2 when one is taken)",
+    )
     args = parser.parse_args(argv)
+    ports = Ports(web=args.port, stripe=args.stripe_port)
+    problem = ports_problem(ports)
+    if problem:
+        sys.stderr.write(f"make run: {problem}\n")
+        return 2
+    if args.check_ports:
+        return 0
 
     def on_stop_signal(signum: int, frame: object) -> None:
         stop_requested.set()
@@ -263,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_stop_signal)
     signal.signal(signal.SIGTERM, on_stop_signal)
     var_folders_create()
-    return run(seed=args.seed)
+    return run(seed=args.seed, ports=ports)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,33 @@
-"""Demo support content for ``seed_demo``: recommended-solution articles and canned replies.
+"""Demo support content for ``seed_demo``: recommended-solution articles, canned replies, and
+requests in every status with staff replies.
 
-Both functions are idempotent: articles are keyed by (issue type, position), canned replies by
-title, and running them again updates the text in place.
+All are idempotent: articles are keyed by (issue type, position), canned replies by title, and
+running them again updates the text in place; requests are keyed by (organization, title) and
+made once, through the services partners and staff use, with the clock moved to when each step
+happened.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 
-from support.models import CannedReply, IssueType, RecommendedSolution
+from core import clock
+from membership.models import Organization, User
+from support.models import (
+    CannedReply,
+    IssueType,
+    RecommendedSolution,
+    RequestStatus,
+    ServiceRequest,
+    Severity,
+)
+from support.services import (
+    service_request_create,
+    service_request_set_status,
+    service_request_staff_message,
+)
 
 # issue type → [(title, body, Spanish title, Spanish body)]
 ARTICLES: dict[str, list[tuple[str, str, str, str]]] = {
@@ -167,3 +186,95 @@ def support_demo_canned_replies() -> int:
     for title, body in CANNED_REPLIES:
         CannedReply.objects.update_or_create(title=title, defaults={"body": body})
     return len(CANNED_REPLIES)
+
+
+# (title, issue type, severity, description, staff reply or "", status it ends in, days ago)
+REQUESTS: list[tuple[str, str, str, str, str, str, int]] = [
+    (
+        "Where do I change our billing address?",
+        IssueType.PROFILE,
+        Severity.C,
+        "Our office moved. Which page changes the address printed on our invoices?",
+        "",
+        RequestStatus.NEW,
+        0,
+    ),
+    (
+        "The Offers page is blank in our browser",
+        IssueType.TECHNICAL,
+        Severity.B,
+        "Since this morning Partnership > Offers shows an empty page for two of us.",
+        "Thank you: we are looking into it. Does it also happen in a private window?",
+        RequestStatus.IN_PROGRESS,
+        1,
+    ),
+    (
+        "A teammate cannot see the invoices",
+        IssueType.USERS_PERMISSIONS,
+        Severity.C,
+        "Victor gets a message when he opens Billing > Invoices.",
+        "Invoices need the Billing admin or MPN partner admin role. Could you tell us which "
+        "roles Victor holds under Account settings > User management?",
+        RequestStatus.WAITING_ON_PARTNER,
+        3,
+    ),
+    (
+        "Question about the Azure credit",
+        IssueType.MEMBERSHIP_OFFERS,
+        Severity.C,
+        "Does the monthly Azure credit carry over when we do not use it?",
+        "It does not: each month's US$100 of credit is for that month. This request is "
+        "resolved; reply within 7 days if anything is still unclear.",
+        RequestStatus.RESOLVED,
+        2,
+    ),
+    (
+        "Order confirmation email not received",
+        IssueType.INVOICE_PAYMENT,
+        Severity.B,
+        "We paid, but nobody here got the confirmation email.",
+        "The receipt went to the people who may buy; we have sent it again to your contact "
+        "address. Closing this request.",
+        RequestStatus.CLOSED,
+        12,
+    ),
+]
+
+
+def _at(days_ago: int, hour: int) -> dt.datetime:
+    day = clock.today() - dt.timedelta(days=days_ago)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+
+
+def support_demo_requests(*, organization: Organization, requester: User, agent: User) -> int:
+    """One request of ``organization`` in each status, with the agent's reply; how many exist."""
+    for title, issue_type, severity, description, reply, status, days_ago in REQUESTS:
+        if ServiceRequest.objects.filter(organization=organization, title=title).exists():
+            continue
+        with clock.frozen_at(_at(days_ago, hour=9)):
+            service_request = service_request_create(
+                organization=organization,
+                requester=requester,
+                issue_type=issue_type,
+                title=title,
+                description=description,
+                severity=severity,
+                contact_email=requester.email,
+            )
+        if reply:
+            with clock.frozen_at(_at(days_ago, hour=11)):
+                service_request_staff_message(
+                    service_request=service_request, author=agent, body=reply, is_internal=False
+                )
+        if status not in (RequestStatus.NEW, RequestStatus.IN_PROGRESS):
+            with clock.frozen_at(_at(days_ago, hour=12)):
+                if status == RequestStatus.CLOSED:
+                    service_request_set_status(
+                        service_request=service_request,
+                        status=RequestStatus.RESOLVED,
+                        actor=agent,
+                    )
+                service_request_set_status(
+                    service_request=service_request, status=status, actor=agent
+                )
+    return ServiceRequest.objects.filter(organization=organization).count()

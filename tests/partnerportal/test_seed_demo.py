@@ -8,10 +8,22 @@ from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from billing.models import Order, OrderStatus, PaymentMethod, Subscription, SubscriptionStatus
+from billing.models import (
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    ProductKey,
+    Subscription,
+    SubscriptionStatus,
+)
+from billing.selectors.renewals import renewals_due
+from billing.selectors.subscriptions import organization_tier
+from billing.terms import grace_end, renewal_window
+from core import clock
 from membership.models import Competency, Membership, Organization, Role, User
 from offers.models import Offer, TermsVersion
 from partnerportal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+from support.models import RequestStatus, ServiceRequest
 from tests.plugins.people import totp_secret
 
 
@@ -125,3 +137,44 @@ def test_running_it_again_keeps_the_same_second_factors(seeded):
     call_command("seed_demo", verbosity=0)
 
     assert sorted(Authenticator.objects.values_list("pk", flat=True)) == before
+
+
+def test_it_brings_each_demo_organization_to_its_state(seeded):
+    today = clock.today()
+    by_partner = {
+        subscription.organization.partner_id: subscription
+        for subscription in Subscription.objects.select_related("organization", "payment_method")
+    }
+    northwind, tailspin, wide_world, litware = (
+        by_partner[partner_id] for partner_id in ("1000003", "1000004", "1000005", "1000006")
+    )
+    assert northwind.status == SubscriptionStatus.ACTIVE and not northwind.auto_renew
+    assert renewal_window(subscription=northwind).contains(today)
+    assert northwind.current_term_end > today  # not due: renewed by hand only
+    assert tailspin.status == SubscriptionStatus.PAST_DUE
+    assert tailspin.payment_method.last4 == "0341"
+    assert tailspin.current_term_end < today <= grace_end(tailspin.current_term_end)
+    declined = Order.objects.get(subscription=tailspin, kind="renewal")
+    assert (declined.status, declined.failure_code) == (OrderStatus.FAILED, "card_declined")
+    assert declined.attempts.count() == 3  # the anniversary, then retry days 1 and 3
+    assert wide_world.status == SubscriptionStatus.EXPIRED
+    assert organization_tier(organization=wide_world.organization) == "network"
+    # Litware's anniversary is today: under `make run` the first billing cycle renews it.
+    assert litware.current_term_end == today and litware.auto_renew
+    assert litware.pk in set(renewals_due(today=today).values_list("pk", flat=True))
+    gold = Organization.objects.get(partner_id="1000007")
+    assert organization_tier(organization=gold) == "gold"
+
+
+def test_its_orders_are_paid_with_invoices_and_three_product_keys_are_given_out(seeded):
+    paid = Order.objects.filter(status=OrderStatus.PAID)
+    assert paid.count() == 5  # Fabrikam, Northwind, Tailspin, Wide World, Litware
+    assert all(order.invoices.exists() for order in paid)
+    assert ProductKey.objects.filter(grant__isnull=False).count() == 3
+
+
+def test_contoso_has_a_support_request_in_every_status_with_staff_replies(seeded):
+    requests = ServiceRequest.objects.filter(organization__partner_id="1000001")
+    assert set(requests.values_list("status", flat=True)) == set(RequestStatus.values)
+    for service_request in requests.exclude(status=RequestStatus.NEW):
+        assert service_request.messages.filter(is_from_staff=True, is_internal=False).exists()

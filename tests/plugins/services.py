@@ -575,6 +575,7 @@ class CeleryWorker:
 
     def stop(self) -> None:
         process_stop(self.process)
+        _workers_running.pop(self.process.pid, None)
 
     def wait_for_tasks(self, task_name: str, count: int = 1, timeout: float = 30.0) -> None:
         """Wait until ``count`` runs of ``task_name`` have finished (succeeded or failed)."""
@@ -586,6 +587,25 @@ class CeleryWorker:
             process=self.process,
             log_path=self.log_path,
         )
+
+
+# Every worker started and not stopped yet, by pid: whatever happened to the test that started
+# it, ``_workers_stopped_before_the_database_is_dropped`` stops it while the database exists.
+_workers_running: dict[int, CeleryWorker] = {}
+
+
+@pytest.fixture(scope="session")
+def _workers_stopped_before_the_database_is_dropped(django_db_setup: None) -> Iterator[None]:
+    """Stops any worker still running before pytest-django drops the test database.
+
+    Session fixtures are finalized in the reverse order of their setup; this one depends on
+    ``django_db_setup``, so it is set up after it and finalized before its teardown. A worker
+    still connected when the database is dropped makes PostgreSQL refuse the DROP ("being
+    accessed by other users") and pytest-django leaves the test database behind with a warning.
+    """
+    yield
+    for worker in list(_workers_running.values()):
+        worker.stop()
 
 
 def _test_database_url(name: str) -> str:
@@ -661,6 +681,7 @@ def celery_worker_start(
     worker = CeleryWorker(
         process=process, hostname=hostname, queue=queue, log_path=log_path, app=app
     )
+    _workers_running[process.pid] = worker
     try:
         wait_until(
             lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)),
@@ -671,7 +692,7 @@ def celery_worker_start(
             log_path=log_path,
         )
     except BaseException:
-        process_stop(process)
+        worker.stop()
         raise
     return worker
 
@@ -705,7 +726,10 @@ def private_queue() -> Iterator[str]:
 
 @pytest.fixture
 def celery_worker_process(
-    request: pytest.FixtureRequest, transactional_db: None, localstripe: LocalStripe
+    request: pytest.FixtureRequest,
+    _workers_stopped_before_the_database_is_dropped: None,
+    transactional_db: None,
+    localstripe: LocalStripe,
 ) -> Iterator[CeleryWorker]:
     """A real Celery worker on REDIS_URL, using the test database and the session's localstripe.
 
@@ -724,7 +748,10 @@ def celery_worker_process(
 
 @pytest.fixture
 def celery_workers(
-    request: pytest.FixtureRequest, transactional_db: None, localstripe: LocalStripe
+    request: pytest.FixtureRequest,
+    _workers_stopped_before_the_database_is_dropped: None,
+    transactional_db: None,
+    localstripe: LocalStripe,
 ) -> Iterator[Callable[..., CeleryWorker]]:
     """``celery_workers(pool=…, concurrency=…, env_overrides=…)`` starts one more real worker on
     this test's private queue; all are stopped at the end of the test."""

@@ -1,4 +1,6 @@
-"""Load the demo organizations, people, catalog and Fabrikam's Action Pack (docs/product.md).
+"""Load the demo organizations, people, catalog and Fabrikam's Action Pack, the organizations in
+every state of a subscription (partnerportal/demo_states.py) and support requests in every
+status (docs/product.md).
 
 Idempotent: running it twice changes nothing. Refused when DEBUG is off: it creates accounts with a
 published password.
@@ -29,6 +31,7 @@ from partnerportal.demo import (
     fabrikam,
     user_ensure,
 )
+from partnerportal.demo_states import demo_states
 
 STAFF = [
     ("agent@partnerportal.example", "Sam Agent", "Support agent"),
@@ -48,15 +51,17 @@ class Command(BaseCommand):
         partners = contoso()
         organization = fabrikam()
         self._staff()
-        self._second_factors(
-            User.objects.filter(
-                Q(memberships__organization__in=[partners, organization])
-                | Q(email__in=[email for email, *_ in STAFF] + ["root@partnerportal.example"])
-            ).distinct()
-        )
         self._support_articles()
         self._product_keys(offer)
         self._fabrikam_action_pack(organization, offer)
+        others = demo_states(offer)
+        self._support_requests(partners)
+        self._second_factors(
+            User.objects.filter(
+                Q(memberships__organization__in=[partners, organization, *others])
+                | Q(email__in=[email for email, *_ in STAFF] + ["root@partnerportal.example"])
+            ).distinct()
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready. Password for every account: {DEMO_PASSWORD}; "
@@ -85,6 +90,15 @@ class Command(BaseCommand):
 
         support_demo_articles()
         support_demo_canned_replies()
+
+    def _support_requests(self, organization: Organization) -> None:
+        from support.demo import support_demo_requests
+
+        support_demo_requests(
+            organization=organization,
+            requester=User.objects.get(email="buyer@contoso.example"),
+            agent=User.objects.get(email="agent@partnerportal.example"),
+        )
 
     def _product_keys(self, offer: Offer) -> None:
         benefit = Benefit.objects.get(offer=offer, code="windows-enterprise")
