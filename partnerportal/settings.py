@@ -4,6 +4,9 @@ Everything comes from the environment through one django-environ ``env`` (the na
 the README lists them). With nothing set, the portal runs on the embedded default: SQLite, a
 Celery broker that needs no server, localstripe on loopback, and email printed to the console.
 The product's rules and their numbers are in docs/product.md.
+
+Longer than the house's ~500 lines: one module for every environment, each setting next to its
+reason, so a rule's number is found by its name here.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@ cancelling a subscription from a case. Views, the admin and the Celery task only
 
 Every change is kept in the case history (``RequestChange``): who, what, from, to, when, and
 whether the partner sees it on their timeline.
+
+A little over the house's ~500 lines: a case's writes stay together, each one keeping its history
+(filing, with the support incident it uses, replies, statuses, assignment).
 """
 
 from __future__ import annotations
