@@ -28,8 +28,18 @@ def test_buying_card_setup_rejects_get(login, bob) -> None:
     assert login(bob).get(PURCHASE_CARD_SETUP).status_code == 405
 
 
-def test_buying_card_setup_requires_the_purchase_role(localstripe, login, contoso, bea, victor):
-    for person in (bea, victor):
+def test_card_setup_is_closed_to_those_who_may_not_enter_a_card(
+    localstripe, login, contoso, axel, victor
+):
+    for person in (axel, victor):
         assert login(person).post(PURCHASE_CARD_SETUP).status_code == 403
     contoso.refresh_from_db()
     assert contoso.stripe_customer_id == ""
+
+
+def test_a_billing_admin_may_start_entering_a_card_for_a_subscription(localstripe, login, bea):
+    """Billing admins change a subscription's card (CHANGE_SUBSCRIPTION_CARD, issue 19)."""
+    response = login(bea).post(PURCHASE_CARD_SETUP)
+
+    assert response.status_code == 200
+    assert response.json()["client_secret"]

@@ -16,13 +16,10 @@ from django.db.models import Q
 from billing import stripe_gateway
 from billing.models import PaymentMethod, ProductKey
 from billing.selectors.subscriptions import live_subscription
-from billing.services.orders import order_open_purchase
-from billing.services.payments import order_charge
 from core import clock
 from membership.models import Organization, User
 from membership.services import second_factor_enroll_totp
-from offers.models import Benefit, Offer, TermsAcceptance
-from offers.selectors import terms_current
+from offers.models import Benefit, Offer
 from partnerportal.demo import (
     DEMO_PASSWORD,
     DEMO_TOTP_SECRET,
@@ -31,7 +28,7 @@ from partnerportal.demo import (
     fabrikam,
     user_ensure,
 )
-from partnerportal.demo_states import demo_states
+from partnerportal.demo_states import DemoStateError, card_save, demo_states, purchase
 
 STAFF = [
     ("agent@partnerportal.example", "Sam Agent", "Support agent"),
@@ -116,8 +113,6 @@ class Command(BaseCommand):
         Bought through the same services a partner uses, so the demo's card, charge and invoice
         exist in localstripe too. If localstripe lost its state, the card is saved again.
         """
-        from billing.services.payment_methods import stripe_customer_ensure
-
         buyer = User.objects.get(email="buyer@fabrikam.example")
         if organization.stripe_customer_id and not stripe_gateway.customer_exists(
             organization.stripe_customer_id
@@ -127,25 +122,11 @@ class Command(BaseCommand):
             PaymentMethod.objects.filter(organization=organization).update(
                 removed_at=clock.now(), is_default=False
             )
-        customer_id = stripe_customer_ensure(organization=organization)
         card = PaymentMethod.objects.filter(
             organization=organization, removed_at__isnull=True
         ).first()
         if card is None:
-            payment_method_id = stripe_gateway.demo_card_create(number="4242424242424242")
-            stripe_gateway.payment_method_attach(
-                payment_method_id=payment_method_id, customer_id=customer_id
-            )
-            details = stripe_gateway.payment_method_retrieve(payment_method_id)
-            card = PaymentMethod.objects.create(
-                organization=organization,
-                stripe_payment_method_id=payment_method_id,
-                brand=details.brand,
-                last4=details.last4,
-                exp_month=details.exp_month,
-                exp_year=details.exp_year,
-                is_default=True,
-            )
+            card = card_save(organization=organization, number="4242424242424242")
         subscription = live_subscription(organization=organization, offer=offer)
         if subscription is not None:
             if subscription.payment_method_id != card.pk:
@@ -153,19 +134,7 @@ class Command(BaseCommand):
                 subscription.updated_at = clock.now()
                 subscription.save(update_fields=["payment_method", "updated_at"])
             return
-        terms = terms_current(offer=offer)
-        acceptance = TermsAcceptance.objects.create(
-            terms=terms, organization=organization, accepted_by=buyer, accepted_at=clock.now()
-        )
-        order = order_open_purchase(
-            organization=organization,
-            offer=offer,
-            placed_by=buyer,
-            terms_acceptance=acceptance,
-            payment_method=card,
-        )
-        outcome = order_charge(order=order, off_session=False, actor=buyer)
-        if not outcome.paid:
-            raise CommandError(
-                f"Could not buy Fabrikam's demo Action Pack: {outcome.status} {outcome.message}"
-            )
+        try:
+            purchase(organization=organization, offer=offer, buyer=buyer, card=card)
+        except DemoStateError as error:
+            raise CommandError(f"Could not buy Fabrikam's demo Action Pack: {error}") from error
