@@ -52,9 +52,12 @@ run: venv
 	@# saves Fabrikam's card in localstripe, whose webhooks go to the web server.
 	exec $(BIN)/python scripts/dev.py --seed --port $(PORT) --stripe-port $(STRIPE_PORT)
 
-# Tests need no DEBUG: settings detect pytest (TESTING).
+# Tests need no DEBUG: settings detect pytest (TESTING). Three worker processes: much of the
+# suite waits on a browser, a Celery worker or localstripe, so three keep two cores busy; each has
+# its own test database, localstripe and Chromium. TEST_WORKERS=0 runs in this process (pdb).
+TEST_WORKERS ?= 3
 test: venv
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 # RUFF_FORMAT_CHECK=no skips the format check (for a quick local lint of work in progress).
 RUFF_FORMAT_CHECK ?= yes

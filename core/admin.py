@@ -8,7 +8,10 @@ A changelist of 100,000 rows must answer as fast as one of 100 (bench/admin_list
 - **Searches that look like an identifier find it through its index**: ``exact_searches`` maps
   a pattern (a Partner ID, a case or invoice number, a Stripe id, an email address) to the
   field it names, searched with ``=``; only free text falls back to the ``search_fields``
-  (``icontains``) of the admin.
+  (``icontains``) of the admin. A field across a relation (``organization__partner_id``) is
+  read from the related table first, so the list's own query filters on its foreign key: an
+  ``OR`` of conditions on one table combines their indexes, an ``OR`` across a join reads every
+  row (a case by Partner ID or number: 335 ms at 100,000 cases before, bench/admin_lists.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils.functional import cached_property
 
 # Beyond this many matching rows a list says "more than 10,000": refine with a filter or search.
@@ -43,17 +46,32 @@ class CappedCountPaginator(Paginator):
         return self.count > COUNT_CAP
 
 
-def exactly(*fields: str, transform: Callable[[str], object] = str) -> Callable[[str], Q]:
+def exactly(
+    *fields: str, transform: Callable[[str], object] = str
+) -> Callable[[str, type[Model]], Q]:
     """An ``exact_searches`` condition: any of ``fields`` equal to the (transformed) term."""
 
-    def condition(term: str) -> Q:
+    def condition(term: str, model: type[Model]) -> Q:
         value = transform(term)
         found = Q()
         for field in fields:
-            found |= Q(**{field: value})
+            found |= _on_own_columns(model, field, value)
         return found
 
     return condition
+
+
+def _on_own_columns(model: type[Model], lookup: str, value: object) -> Q:
+    """``Q(lookup=value)`` on ``model``'s own columns: through a relation, the ids of the related
+    rows that match are read first (one query, on the related table's index)."""
+    name, _, rest = lookup.partition("__")
+    if name == "pk" or not rest or not model._meta.get_field(name).many_to_one:
+        return Q(**{lookup: value})
+    field = model._meta.get_field(name)
+    related = field.related_model._default_manager.filter(
+        _on_own_columns(field.related_model, rest, value)
+    )
+    return Q(**{f"{field.attname}__in": list(related.values_list("pk", flat=True))})
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -74,5 +92,6 @@ class LargeTableAdmin(admin.ModelAdmin):
         for pattern, condition in self.exact_searches:
             match = pattern.fullmatch(term)
             if match:
-                return queryset.filter(condition(match.group(match.lastindex or 0))), False
+                term = match.group(match.lastindex or 0)
+                return queryset.filter(condition(term, queryset.model)), False
         return super().get_search_results(request, queryset, search_term)

@@ -27,6 +27,7 @@ never hidden behind the ones still running.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import errno
 import os
 import signal
@@ -75,6 +76,24 @@ NAME_WIDTH = max(len(name) for name in COLOURS)
 _output_lock = threading.Lock()
 stop_requested = threading.Event()
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _stop_with_the_supervisor(supervisor_pid: int) -> Callable[[], None]:
+    """Run in each child before it starts: on Linux the kernel sends it SIGTERM when this
+    script dies, even by SIGKILL, so a killed ``make run`` never leaves a server holding a port.
+    Elsewhere the children are only stopped by ``children_stop``."""
+
+    def set_parent_death_signal() -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        # The supervisor may have died between fork and prctl: the signal would never come.
+        if os.getppid() != supervisor_pid:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_parent_death_signal
+
 
 def say(message: str) -> None:
     with _output_lock:
@@ -100,6 +119,7 @@ class Child:
             # Its own process group: the terminal's Ctrl-C reaches only this supervisor, which
             # then stops every child, and killpg also reaches their children (Celery's beat).
             process_group=0,
+            preexec_fn=_stop_with_the_supervisor(os.getpid()),
         )
         self.reader = threading.Thread(target=self._relay, args=(self.process.stdout,), daemon=True)
         self.reader.start()

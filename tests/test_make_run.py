@@ -30,6 +30,10 @@ from partnerportal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from tests.plugins.people import CODE_LABEL
 from tests.plugins.services import BASE_DIR
 
+# One `make run` for the module's tests: under `make test` (pytest-xdist, --dist loadgroup) they
+# all go to the same worker process.
+pytestmark = pytest.mark.xdist_group("make_run")
+
 # The issue's ports when free (a parallel run may hold them): two free ones otherwise.
 WANTED_PORTS = (8123, 8433)
 START_TIMEOUT_SECONDS = 420.0
@@ -182,6 +186,29 @@ def test_a_partner_pays_with_a_card_on_the_ports_given(make_run: MakeRun, page: 
     page.get_by_role("button", name="Purchase").click()
 
     expect(page.get_by_role("heading", name="Your order is confirmed.")).to_be_visible()
+
+
+def descendants(pid: int) -> Iterator[int]:
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        yield int(child)
+        yield from descendants(int(child))
+
+
+def test_killing_make_run_outright_leaves_no_server_on_its_ports(make_run: MakeRun) -> None:
+    """A SIGKILL gives dev.py no chance to stop anything: the kernel's parent-death signal
+    stops its children, so the next ``make run`` finds the ports free."""
+    supervisor = next(
+        pid
+        for pid in descendants(make_run.process.pid)
+        if b"scripts/dev.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+    os.kill(supervisor, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while not (port_free(make_run.port) and port_free(make_run.stripe_port)):
+        assert time.monotonic() < deadline, (
+            f"ports {make_run.port} and {make_run.stripe_port} still taken after dev.py died"
+        )
+        time.sleep(0.5)
 
 
 def test_a_taken_port_stops_make_run_with_a_sentence(tmp_path: Path) -> None:
