@@ -18,8 +18,8 @@ INVOICE_NUMBER = re.compile(r"INV-[\w-]+", re.IGNORECASE)
 PAYMENT_INTENT = re.compile(r"pi_[A-Za-z0-9]+")
 
 
-def _order_of_payment_intent(payment_intent_id: str) -> Q:
-    """The order a PaymentIntent paid, or any of whose attempts used it."""
+def _order_of_payment_intent(payment_intent_id: str, _model: type[Order]) -> Q:
+    """The order a PaymentIntent paid, or any of whose attempts used it (an exact search)."""
     attempts = PaymentAttempt.objects.filter(stripe_payment_intent_id=payment_intent_id)
     return Q(stripe_payment_intent_id=payment_intent_id) | Q(pk__in=attempts.values("order_id"))
 
