@@ -45,9 +45,11 @@ def live_subscription(*, organization: Organization, offer: Offer) -> Subscripti
 
 
 def subscriptions_for_organization(*, organization: Organization) -> QuerySet[Subscription]:
+    """The organization's subscriptions with their offer, newest first (Offers, the dashboard,
+    the support form): none of them shows the card, so it is not joined."""
     return (
         Subscription.objects.filter(organization=organization)
-        .select_related("offer", "payment_method")
+        .select_related("offer")
         .order_by("-created_at", "-id")
     )
 
