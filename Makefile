@@ -19,6 +19,7 @@ help:
 	@echo "make run               portal on http://127.0.0.1:8000/ with localstripe and a worker"
 	@echo "                       (other ports: make run PORT=8123 STRIPE_PORT=8433)"
 	@echo "make test ARGS='...'   pytest (e.g. ARGS='-m \"not browser\" -x')"
+	@echo "                       in TEST_WORKERS processes (3; TEST_WORKERS=0: one, for pdb)"
 	@echo "make lint              ruff check, ruff format --check, and the import layers (lint-imports)"
 	@echo "make migrations-check  fail when a model change has no migration"
 	@echo "make venv              (re)build .venv when pyproject.toml changed"

@@ -7,12 +7,12 @@ A changelist of 100,000 rows must answer as fast as one of 100 (bench/admin_list
   rows — a bounded scan — and the pagination then says "more than 10,000".
 - **Searches that look like an identifier find it through its index**: ``exact_searches`` maps
   a pattern (a Partner ID, a case or invoice number, a Stripe id, an email address) to the
-  field it names, searched with ``=``; only free text falls back to the ``search_fields``
+  field it names, searched with ``=`` (an email address: ``iexact``); only free text falls back to the ``search_fields``
   (``icontains``) of the admin. A field across a relation (``organization__partner_id``) is
   read from the related table first, so the list's own query filters on its foreign key: an
   ``OR`` of conditions on one table combines their indexes, an ``OR`` across a join reads every
   row (a case by Partner ID or number at 100,000 cases, bench/admin_lists.py on a quiet
-  machine: p95 167 ms joined, 52 ms so).
+  machine: p95 167 ms joined, 33–52 ms so; docs/scale.md).
 """
 
 from __future__ import annotations

@@ -77,6 +77,8 @@ _output_lock = threading.Lock()
 stop_requested = threading.Event()
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Looked up here, once: the child between fork and exec makes one foreign call, nothing more.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def _stop_with_the_supervisor(supervisor_pid: int) -> Callable[[], None]:
@@ -85,12 +87,16 @@ def _stop_with_the_supervisor(supervisor_pid: int) -> Callable[[], None]:
     Elsewhere the children are only stopped by ``children_stop``."""
 
     def set_parent_death_signal() -> None:
-        if not sys.platform.startswith("linux"):
+        # A plain fork keeps this script's own handlers until exec: the signal must kill.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if _prctl is None:
             return
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if _prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+            os._exit(1)
         # The supervisor may have died between fork and prctl: the signal would never come.
         if os.getppid() != supervisor_pid:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os._exit(1)
 
     return set_parent_death_signal
 

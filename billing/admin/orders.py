@@ -19,9 +19,11 @@ PAYMENT_INTENT = re.compile(r"pi_[A-Za-z0-9]+")
 
 
 def _order_of_payment_intent(payment_intent_id: str, _model: type[Order]) -> Q:
-    """The order a PaymentIntent paid, or any of whose attempts used it (an exact search)."""
+    """The order a PaymentIntent paid, or any of whose attempts used it (an exact search; the
+    attempts' orders are read first, so both conditions use an index, ``core.admin``)."""
     attempts = PaymentAttempt.objects.filter(stripe_payment_intent_id=payment_intent_id)
-    return Q(stripe_payment_intent_id=payment_intent_id) | Q(pk__in=attempts.values("order_id"))
+    order_ids = list(attempts.values_list("order_id", flat=True))
+    return Q(stripe_payment_intent_id=payment_intent_id) | Q(pk__in=order_ids)
 
 
 class PaymentAttemptInline(ReadOnlyInline):

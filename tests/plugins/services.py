@@ -372,7 +372,9 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStrip
     from django.conf import settings
 
     server = localstripe_start(
-        tmp_path_factory.mktemp("localstripe"), log_path=ARTIFACTS_DIR / "localstripe.log"
+        tmp_path_factory.mktemp("localstripe"),
+        # One per pytest-xdist worker (gw0, gw1…): each has a localstripe of its own.
+        log_path=ARTIFACTS_DIR / f"localstripe-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log",
     )
     overrides = {
         "STRIPE_API_BASE": server.url,

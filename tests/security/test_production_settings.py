@@ -218,6 +218,10 @@ def _get(url: str, headers: dict[str, str] | None = None) -> HTTPResponse:
         return error  # type: ignore[return-value]
 
 
+# The tests that share one gunicorn run in one pytest-xdist worker (`make test`): it starts once.
+GUNICORN_TESTS = pytest.mark.xdist_group("gunicorn")
+
+
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp_path = tmp_path_factory.mktemp("production")
@@ -272,6 +276,7 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 HTTPS = {"X-Forwarded-Proto": "https"}
 
 
+@GUNICORN_TESTS
 def test_gunicorn_redirects_plain_http_to_https(gunicorn_server: str) -> None:
     response = _get(f"{gunicorn_server}/accounts/login/")
 
@@ -279,6 +284,7 @@ def test_gunicorn_redirects_plain_http_to_https(gunicorn_server: str) -> None:
     assert response.headers["Location"] == "https://portal.example.com/accounts/login/"
 
 
+@GUNICORN_TESTS
 def test_gunicorn_serves_pages_with_hsts_csp_and_secure_cookies(gunicorn_server: str) -> None:
     response = _get(f"{gunicorn_server}/accounts/login/", HTTPS)
 
@@ -296,6 +302,7 @@ def test_gunicorn_serves_pages_with_hsts_csp_and_secure_cookies(gunicorn_server:
     assert "Secure" in csrf and "SameSite=Lax" in csrf
 
 
+@GUNICORN_TESTS
 def test_gunicorn_serves_static_files_through_whitenoise(gunicorn_server: str) -> None:
     page = _get(f"{gunicorn_server}/accounts/login/", HTTPS).read().decode()
     # The page links the hashed, compressed file collectstatic made (ManifestStaticFilesStorage).
@@ -311,6 +318,7 @@ def test_gunicorn_serves_static_files_through_whitenoise(gunicorn_server: str) -
     assert "immutable" in response.headers["Cache-Control"]
 
 
+@GUNICORN_TESTS
 def test_gunicorn_answers_the_health_probe_over_plain_http(gunicorn_server: str) -> None:
     response = _get(f"{gunicorn_server}/healthz")
 
