@@ -610,6 +610,35 @@ def _workers_stopped_before_the_database_is_dropped(django_db_setup: None) -> It
         worker.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_connected_when_the_database_is_dropped(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[None]:
+    """On PostgreSQL, ends any other session still on this run's test database before
+    pytest-django drops it (set up after ``django_db_setup``, so finalized before it), so the DROP
+    never fails with "being accessed by other users" and leaves the database behind. What was
+    left is written to ``var/test-artifacts/database-sessions-left-<worker>.txt``: a thread or
+    process of the run that did not close its connection."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, application_name, backend_start, state, left(query, 300) "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        left = cursor.fetchall()
+        for pid, *_rest in left:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    if left:
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        report = ARTIFACTS_DIR / f"database-sessions-left-{worker}.txt"
+        report.write_text("".join(f"{row!r}\n" for row in left))
+
+
 def _test_database_url(name: str) -> str:
     """DATABASE_URL with the database name replaced by pytest-django's test database."""
     parts = urlsplit(os.environ["DATABASE_URL"])
