@@ -7,8 +7,8 @@ A changelist of 100,000 rows must answer as fast as one of 100 (bench/admin_list
   rows — a bounded scan — and the pagination then says "more than 10,000".
 - **Searches that look like an identifier find it through its index**: ``exact_searches`` maps
   a pattern (a Partner ID, a case or invoice number, a Stripe id, an email address) to the
-  field it names, searched with ``=`` (an email address: ``iexact``); only free text falls back to the ``search_fields``
-  (``icontains``) of the admin. A field across a relation (``organization__partner_id``) is
+  field it names, searched with ``=`` (an email address: ``iexact``); only free text falls back
+  to the ``search_fields`` (``icontains``) of the admin. A field across a relation (``organization__partner_id``) is
   read from the related table first, so the list's own query filters on its foreign key: an
   ``OR`` of conditions on one table combines their indexes, an ``OR`` across a join reads every
   row (a case by Partner ID or number at 100,000 cases, bench/admin_lists.py on a quiet
@@ -67,9 +67,9 @@ def _on_own_columns(model: type[Model], lookup: str, value: object) -> Q:
     rows that match are read first (one query, on the related table's index), so an ``OR`` with
     the list's other conditions combines their indexes instead of joining every row."""
     name, _, rest = lookup.partition("__")
-    if name == "pk" or not rest or not model._meta.get_field(name).many_to_one:
+    field = None if name == "pk" or not rest else model._meta.get_field(name)
+    if field is None or not field.many_to_one:
         return Q(**{lookup: value})
-    field = model._meta.get_field(name)
     related = field.related_model._default_manager.filter(
         _on_own_columns(field.related_model, rest, value)
     )

@@ -29,7 +29,7 @@ from playwright.sync_api import Page, expect
 
 from partnerportal.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from tests.plugins.people import CODE_LABEL
-from tests.plugins.services import BASE_DIR
+from tests.plugins.services import BASE_DIR, wait_until
 
 # One `make run` for the module's tests: under `make test` (pytest-xdist, --dist loadgroup) they
 # all go to the same worker process.
@@ -204,7 +204,6 @@ def alive(pid: int) -> bool:
 
 
 # Last of the tests that use `make_run`: it ends it (the fixture's teardown then finds it gone).
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux's /proc")
 def test_killing_make_run_outright_leaves_nothing_running(make_run: MakeRun) -> None:
     """A SIGKILL gives dev.py no chance to stop anything: the kernel's parent-death signal stops
     its children (web server, localstripe, the Celery worker and its beat), so nothing is left
@@ -223,12 +222,11 @@ def test_killing_make_run_outright_leaves_nothing_running(make_run: MakeRun) -> 
     assert len(children) >= 3, children  # localstripe, web, celery (and beat)
     try:
         os.kill(supervisor, signal.SIGKILL)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while any(alive(pid) for pid in children):
-            assert time.monotonic() < deadline, (
-                f"still running after dev.py died: {[pid for pid in children if alive(pid)]}"
-            )
-            time.sleep(0.5)
+        wait_until(
+            lambda: not any(alive(pid) for pid in children),
+            timeout=STOP_TIMEOUT_SECONDS,
+            what="make run's servers stopped after dev.py died",
+        )
         assert port_free(make_run.port) and port_free(make_run.stripe_port)
     finally:
         for pid in children:
