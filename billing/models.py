@@ -815,7 +815,8 @@ class BackgroundJob(models.Model):
     The admin's progress page reads ``progress`` of ``total``. Files (the uploaded key list, the
     CSV made) are private (``core.storage``): only their creator downloads them, through the
     admin. ``parameters`` are what the job was asked (a benefit id, a period); ``result`` what it
-    did (keys added and skipped, documents exported).
+    did (keys added and skipped, documents exported). The files of a job finished more than
+    ``BACKGROUND_JOB_FILES_KEEP_DAYS`` ago are deleted; the row stays.
     """
 
     kind = models.CharField(_("job"), max_length=32, choices=BackgroundJobKind.choices)
@@ -853,6 +854,9 @@ class BackgroundJob(models.Model):
     )
     created_at = models.DateTimeField(_("started"), default=clock.now, editable=False)
     started_at = models.DateTimeField(_("running since"), null=True, blank=True)
+    # Written with each step of progress: a running job whose heartbeat is old has lost its
+    # worker, and the sweep ends it (``billing.services.background_jobs``).
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:

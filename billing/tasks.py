@@ -184,3 +184,10 @@ def background_job_run(job_id: int) -> str:
     product keys, exporting invoices. The job is claimed first, so a redelivery does nothing."""
     job = background_jobs.background_job_run(job_id=job_id)
     return job.status if job else "not queued"
+
+
+@shared_task(**_DATABASE_RETRY)
+def background_jobs_sweep() -> str:
+    """Beat, every ten minutes: jobs whose worker is gone are ended, old jobs' files deleted."""
+    ended, files_deleted = background_jobs.background_jobs_sweep()
+    return f"{ended} ended, files of {files_deleted} deleted"

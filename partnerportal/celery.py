@@ -27,6 +27,11 @@ app.conf.beat_schedule = {
         "task": "support.tasks.service_requests_auto_close",
         "schedule": crontab(minute=35),
     },
+    # Staff's background jobs whose worker is gone are ended; old jobs' files are deleted.
+    "background-jobs-sweep": {
+        "task": "billing.tasks.background_jobs_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 

@@ -316,9 +316,14 @@ EMAIL_TASKS_EAGER = TESTING and env.bool("EMAIL_TASKS_EAGER", default=True)
 STAFF_ALERT_EMAIL = env.str("STAFF_ALERT_EMAIL", default="support@partnerportal.example")
 
 # Cache: Redis when REDIS_URL is set (shared by web processes), else local memory.
+# CACHE_KEY_PREFIX keeps two portals (or test runs) sharing one Redis database apart.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     # The main menu as rendered for a language and a page ({% cache %} in templates/base.html):
@@ -419,6 +424,13 @@ STRIPE_JOBS_BUCKET = env.str("STRIPE_JOBS_BUCKET", default="stripe-jobs")
 PAYMENT_CLAIM_TIMEOUT = env.int("PAYMENT_CLAIM_TIMEOUT", default=180)
 PAYMENT_RECONCILE_EVERY_SECONDS = env.int("PAYMENT_RECONCILE_EVERY_SECONDS", default=60)
 PAYMENT_RECONCILE_ATTEMPTS = env.int("PAYMENT_RECONCILE_ATTEMPTS", default=10)
+
+# Staff's background jobs (docs/staff.md, "Long work in the admin"): beat's sweep ends a running
+# job whose progress has not moved for this long (its worker is gone; a job writes progress every
+# few seconds, and Celery's hard time limit is 5 minutes), and deletes the files of jobs finished
+# more than BACKGROUND_JOB_FILES_KEEP_DAYS ago.
+BACKGROUND_JOB_STALLED_AFTER_SECONDS = env.int("BACKGROUND_JOB_STALLED_AFTER_SECONDS", default=600)
+BACKGROUND_JOB_FILES_KEEP_DAYS = env.int("BACKGROUND_JOB_FILES_KEEP_DAYS", default=30)
 
 # /healthz/ready asks Stripe at most this often, however often it is probed (partnerportal/health.py).
 HEALTH_STRIPE_EVERY_SECONDS = env.int("HEALTH_STRIPE_EVERY_SECONDS", default=60)

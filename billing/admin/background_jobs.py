@@ -12,6 +12,7 @@ them — else 403, as the page that starts it.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -89,6 +90,7 @@ def job_progress_view(request: HttpRequest, model_admin: admin.ModelAdmin, job_i
             if job.result_file
             else ""
         ),
+        "files_kept_days": settings.BACKGROUND_JOB_FILES_KEEP_DAYS,
     }
     return TemplateResponse(request, "admin/billing/backgroundjob/progress.html", context)
 
@@ -105,9 +107,11 @@ def job_download_view(request: HttpRequest, job_id: int) -> HttpResponse:
     if not job.result_file:
         raise Http404
     name = job.result_file.name.rsplit("/", 1)[-1].split("-", 1)[-1]
-    return FileResponse(
-        job.result_file.open("rb"), as_attachment=True, filename=name, content_type="text/csv"
-    )
+    try:
+        handle = job.result_file.open("rb")
+    except FileNotFoundError:  # removed from storage by hand: as if deleted by the sweep
+        raise Http404 from None
+    return FileResponse(handle, as_attachment=True, filename=name, content_type="text/csv")
 
 
 @admin.register(BackgroundJob)

@@ -17,6 +17,7 @@ from billing.services.checkout import checkout_accept_terms, checkout_choose_car
 from offers.selectors import terms_current
 from support.models import IssueType
 from tests.plugins.people import browser_sign_in
+from tests.plugins.services import BROWSER_TIMEOUT_MS
 from tests.security.test_boundaries import ROUTES, _target
 from tests.security.world import World
 
@@ -75,7 +76,7 @@ def new_context(
     context = browser.new_context(
         viewport={"width": width, "height": 800}, locale=locale, device_scale_factor=scale
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     return context
 
 

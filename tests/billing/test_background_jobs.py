@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +16,7 @@ from billing import tasks
 from billing.models import BackgroundJob, BackgroundJobStatus, ProductKey, Refund
 from billing.services import background_jobs
 from billing.services.invoices import credit_note_issue
+from core import clock
 from tests.billing.factories import make_card, make_subscription
 from tests.support.staff import billing_specialist_create
 
@@ -230,6 +232,153 @@ def test_the_csv_is_stored_privately(login, bill, invoice_and_credit_note, setti
     assert job.result_file.path.startswith(str(settings.MEDIA_ROOT) + "-private")
     with pytest.raises(ValueError):
         job.result_file.url  # noqa: B018
+
+
+# --- a worker that is gone ---------------------------------------------------------------------
+
+NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+
+
+def running_since(job: BackgroundJob, moment: dt.datetime) -> None:
+    """The job as a worker left it: claimed, its last progress at ``moment``."""
+    BackgroundJob.objects.filter(pk=job.pk).update(
+        status=BackgroundJobStatus.RUNNING, started_at=moment, heartbeat_at=moment
+    )
+
+
+def test_a_job_whose_worker_went_silent_is_ended_by_the_sweep(
+    login, root, windows, queued, frozen_clock
+):
+    client = login(root)
+    client.post(LOAD, {"benefit": windows.pk, "keys": "AAAAA-11111"})
+    job = BackgroundJob.objects.get()
+    running_since(job, NOW - dt.timedelta(minutes=11))
+    clock.set_now(NOW)
+
+    assert tasks.background_jobs_sweep.apply().get() == "1 ended, files of 0 deleted"
+
+    job.refresh_from_db()
+    assert (job.status, job.finished_at) == (BackgroundJobStatus.FAILED, NOW)
+    page = client.get(progress_url(job)).content.decode()
+    assert "The worker running this job stopped answering, so the job was ended." in page
+    assert "<noscript>" not in page  # finished: the page stops refreshing
+
+
+def test_a_job_still_making_progress_is_left_running(login, root, windows, queued, frozen_clock):
+    login(root).post(LOAD, {"benefit": windows.pk, "keys": "AAAAA-11111"})
+    job = BackgroundJob.objects.get()
+    running_since(job, NOW - dt.timedelta(minutes=9))
+    clock.set_now(NOW)
+
+    assert background_jobs.background_jobs_sweep() == (0, 0)
+
+    job.refresh_from_db()
+    assert job.status == BackgroundJobStatus.RUNNING
+
+
+def test_a_worker_back_after_the_sweep_stops_and_loads_nothing_more(
+    login, root, windows, queued, frozen_clock, monkeypatch
+):
+    # Two keys a chunk; the worker falls silent once the first chunk is in, and the sweep ends
+    # the job. When the worker wakes, its second chunk is rolled back with the refused progress.
+    monkeypatch.setattr(background_jobs, "KEYS_PER_CHUNK", 2)
+    writer = background_jobs._progress_writer
+
+    def silent_after_the_first_chunk(job):
+        write = writer(job)
+
+        def then_silent(progress, total):
+            write(progress, total)
+            if progress == 2:
+                clock.set_now(NOW + dt.timedelta(minutes=11))
+                background_jobs.background_jobs_sweep()
+
+        return then_silent
+
+    monkeypatch.setattr(background_jobs, "_progress_writer", silent_after_the_first_chunk)
+    login(root).post(LOAD, {"benefit": windows.pk, "keys": "A1\nA2\nA3\nA4\nA5"})
+    clock.set_now(NOW)
+
+    outcome = tasks.background_job_run.apply(kwargs={"job_id": BackgroundJob.objects.get().pk})
+
+    assert outcome.get() == "failed"
+    job = BackgroundJob.objects.get()
+    assert sorted(ProductKey.objects.values_list("key", flat=True)) == ["A1", "A2"]
+    assert (job.progress, job.result) == (2, {})
+    assert job.error.startswith("The worker running this job stopped answering")
+
+
+def test_an_export_finished_after_the_sweep_stays_ended_and_leaves_no_file(
+    login, bill, invoice_and_credit_note, queued, frozen_clock, monkeypatch, settings
+):
+    export = background_jobs.invoices_export_csv
+
+    def slower_than_the_sweep(**kwargs):
+        content = export(**kwargs)
+        clock.set_now(NOW + dt.timedelta(minutes=11))
+        background_jobs.background_jobs_sweep()
+        return content
+
+    monkeypatch.setattr(background_jobs, "invoices_export_csv", slower_than_the_sweep)
+    login(bill).post(EXPORT, {"start": "2026-03-01", "end": "2026-03-31"})
+    clock.set_now(NOW)
+
+    outcome = tasks.background_job_run.apply(kwargs={"job_id": BackgroundJob.objects.get().pk})
+
+    assert outcome.get() == "failed"
+    job = BackgroundJob.objects.get()
+    assert (job.result_file.name, job.result) == ("", {})
+    private = settings.MEDIA_ROOT.parent / f"{settings.MEDIA_ROOT.name}-private"
+    assert [path for path in private.rglob("*") if path.is_file()] == []
+
+
+def test_the_files_of_jobs_finished_30_days_ago_are_deleted(
+    login, bill, invoice_and_credit_note, frozen_clock
+):
+    client = login(bill)
+    clock.set_now(NOW - dt.timedelta(days=31))
+    client.post(EXPORT, {"start": "2026-03-01", "end": "2026-03-31"})
+    clock.set_now(NOW - dt.timedelta(days=29))
+    client.post(EXPORT, {"start": "2026-03-01", "end": "2026-03-31"})
+    old, recent = BackgroundJob.objects.order_by("created_at")
+    old_file = Path(old.result_file.path)
+    clock.set_now(NOW)
+
+    assert background_jobs.background_jobs_sweep() == (0, 1)
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.result_file.name == "" and not old_file.exists()
+    assert client.get(download_url(old)).status_code == 404
+    page = client.get(progress_url(old)).content.decode()
+    assert "2 documents exported." in page
+    assert "The CSV is no longer kept: files of finished jobs are deleted after 30 days." in page
+    assert client.get(download_url(recent)).status_code == 200
+    assert background_jobs.background_jobs_sweep() == (0, 0)  # nothing left to delete
+
+
+def test_a_key_list_is_deleted_with_its_job_and_the_keys_stay(login, root, windows, frozen_clock):
+    clock.set_now(NOW - dt.timedelta(days=31))
+    login(root).post(LOAD, {"benefit": windows.pk, "keys": "AAAAA-11111"})
+    job = BackgroundJob.objects.get()
+    key_list = Path(job.input_file.path)
+    assert key_list.exists()
+    clock.set_now(NOW)
+
+    background_jobs.background_jobs_sweep()
+
+    job.refresh_from_db()
+    assert job.input_file.name == "" and not key_list.exists()
+    assert ProductKey.objects.filter(key="AAAAA-11111").exists()
+
+
+def test_a_csv_missing_from_storage_is_not_found(login, bill, invoice_and_credit_note):
+    client = login(bill)
+    client.post(EXPORT, {"start": "2026-03-01", "end": "2026-03-31"})
+    job = BackgroundJob.objects.get()
+    Path(job.result_file.path).unlink()
+
+    assert client.get(download_url(job)).status_code == 404
 
 
 # --- who may look -------------------------------------------------------------------------------

@@ -4,19 +4,12 @@ tells the partner and alerts staff."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from billing.models import ProductKey
 from billing.services.benefits import BenefitError, product_key_issue, product_keys_load
 from tests.billing.benefits_setup import grant_of, load_keys
 from tests.billing.factories import make_subscription
 from tests.membership.concurrency import run_at_once
-
-
-@pytest.fixture(autouse=True)
-def _fresh_alert_window():
-    # The staff alert is sent once an hour per pool; each test starts a new hour.
-    cache.clear()
 
 
 def test_it_gives_out_the_oldest_key_first(contoso, offer, bob):

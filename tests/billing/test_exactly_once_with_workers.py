@@ -156,7 +156,10 @@ def test_every_renewal_is_charged_exactly_once_when_stripe_is_slow(
     beat_until_settled(cards, proxy)
 
     totals = proxy.totals()
-    assert totals.get("held", 0) >= 10 and totals.get("dropped_after", 0) >= 3, totals
+    # Which confirms meet a fault depends on localstripe's random ids: about 24 held and 8
+    # dropped of 200. The bounds only prove each fault happened (a lower one fails one run in
+    # tens; these, about one in several thousand).
+    assert totals.get("held", 0) >= 10 and totals.get("dropped_after", 0) >= 1, totals
     assert_charged_exactly_once(server, cards)
 
 

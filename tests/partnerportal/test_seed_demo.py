@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
@@ -30,7 +32,11 @@ from tests.plugins.people import totp_secret
 @pytest.fixture
 def seeded(db, settings, localstripe):
     settings.DEBUG = True
-    call_command("seed_demo", verbosity=0)
+    # Noon of today: the seed and the test agree on "today" even when run at midnight.
+    noon = dt.datetime.combine(clock.today(), dt.time(12), tzinfo=dt.UTC)
+    with clock.frozen_at(noon):
+        call_command("seed_demo", verbosity=0)
+        yield
 
 
 def _roles(email: str) -> set[str]:

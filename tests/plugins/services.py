@@ -510,6 +510,10 @@ def pytest_runtest_makereport(
     return report
 
 
+# How long a browser test waits for a page or an element before it fails.
+BROWSER_TIMEOUT_MS = 20_000
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium (Playwright's own browser download is not used)."""
@@ -522,7 +526,11 @@ def browser() -> Iterator[Browser]:
     # driving the page. The tests are plain synchronous code, so the check is switched off for
     # the rest of the session; the live server's own thread never sees that loop anyway.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A click that pays renders an invoice PDF in the live server's request: on a loaded
+    # machine that outlasts Playwright's 5 s. Waits poll, so a longer bound costs nothing.
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 
     playwright = sync_playwright().start()
     try:
@@ -539,7 +547,7 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context per test (no cookies carried over); screenshot on failure."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     new_page = context.new_page()
     try:
         yield new_page
@@ -672,6 +680,9 @@ def celery_worker_start(
             "STRIPE_SECRET_KEY": settings.STRIPE_SECRET_KEY,
             "STRIPE_PUBLISHABLE_KEY": settings.STRIPE_PUBLISHABLE_KEY,
             "STRIPE_WEBHOOK_SECRET": settings.STRIPE_WEBHOOK_SECRET,
+            # The test's own cache (tests/conftest.py): the worker's rate-limit counters start
+            # from nothing, not from what earlier runs left in the same Redis that day.
+            "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
             "PYTHONUNBUFFERED": "1",
             # Renewal batches, which have a queue of their own, go to this worker's too.
             "CELERY_RENEWALS_QUEUE": queue,

@@ -12,7 +12,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from http.client import HTTPResponse
 from pathlib import Path
 
 import pytest
+
+from tests.plugins.services import wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -218,6 +219,17 @@ def _get(url: str, headers: dict[str, str] | None = None) -> HTTPResponse:
         return error  # type: ignore[return-value]
 
 
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+def _answers(url: str) -> bool:
+    try:
+        _get(url, HTTPS)
+    except OSError:  # refused, or no worker yet within the request's timeout
+        return False
+    return True
+
+
 # The tests that share one gunicorn run in one pytest-xdist worker (`make test`): it starts once.
 GUNICORN_TESTS = pytest.mark.xdist_group("gunicorn")
 
@@ -254,26 +266,20 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail(
-                        "gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text()
-                    )
-                time.sleep(0.1)  # waiting for another process to bind, not for our own logic
+        # Answering HTTP, not only bound: the master binds the port before its workers have
+        # loaded Django, which on a loaded machine takes longer than a request's timeout.
+        wait_until(
+            lambda: _answers(f"{base}/healthz/live"),
+            timeout=60,
+            what="gunicorn answering",
+            process=process,
+            log_path=tmp_path / "gunicorn.log",
+        )
         yield base
     finally:
         process.terminate()
         process.wait(timeout=15)
         log.close()
-
-
-HTTPS = {"X-Forwarded-Proto": "https"}
 
 
 @GUNICORN_TESTS
