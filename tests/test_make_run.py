@@ -33,7 +33,7 @@ from tests.plugins.services import BASE_DIR, wait_until
 
 # One `make run` for the module's tests: under `make test` (pytest-xdist, --dist loadgroup) they
 # all go to the same worker process.
-pytestmark = pytest.mark.xdist_group("make_run")
+pytestmark = [pytest.mark.xdist_group("make_run"), pytest.mark.any_backend]
 
 # The ports when free (a parallel run may hold them): two free ones otherwise.
 WANTED_PORTS = (8123, 8433)

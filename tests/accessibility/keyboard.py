@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 DESCRIBE_FOCUS = """() => {
   const el = document.activeElement;
@@ -25,6 +26,15 @@ def focused(page: Page) -> str:
 
 def has_focus(page: Page, css: str = "", text: str = "") -> bool:
     return page.evaluate(FOCUS_MATCHES, [css, text])
+
+
+def expect_focus(page: Page, css: str = "", *, text: str = "") -> None:
+    """Wait until the focused element matches ``css`` (and has ``text``). A key's effect can land
+    a moment after the key (a link to #main scrolls and focuses in a task of its own)."""
+    try:
+        page.wait_for_function(FOCUS_MATCHES, arg=[css, text])
+    except PlaywrightTimeout:
+        pytest.fail(f"{css} {text!r} never had the focus; it is on {focused(page)}")
 
 
 def tab_to(page: Page, css: str = "", *, text: str = "", limit: int = 40) -> int:

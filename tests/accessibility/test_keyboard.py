@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from billing.services.checkout import checkout_choose_card, checkout_purchase_start
 from offers.selectors import terms_current
 from tests.accessibility.axe import axe_check, report
-from tests.accessibility.keyboard import focused, has_focus, tab_to
+from tests.accessibility.keyboard import expect_focus, tab_to
 from tests.accessibility.pages import PHONE, WIDE, new_context
 from tests.billing.stripe_helpers import (
     CARD_CHARGES_DECLINED,
@@ -44,14 +44,14 @@ def keyboard_page(browser: Browser):
 
 def sign_in_by_keyboard(page: Page, base_url: str, email: str) -> None:
     page.goto(f"{base_url}{reverse('login')}")
-    assert has_focus(page, "#id_login")  # the email field has the focus when the page opens
+    expect_focus(page, "#id_login")  # the email field has the focus when the page opens
     page.keyboard.type(email)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     # The second factor: the code field has the focus; the app's code, then Enter.
     expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
-    assert has_focus(page, "#id_code")
+    expect_focus(page, "#id_code")
     page.keyboard.type(totp_code(email))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
@@ -69,7 +69,7 @@ def test_the_skip_link_comes_first_and_every_menu_opens_and_closes(
     sign_in_by_keyboard(page, base_url, bob.email)
 
     page.keyboard.press("Tab")
-    assert has_focus(page, ".skip-link", text="Skip to content"), focused(page)
+    expect_focus(page, ".skip-link", text="Skip to content")
 
     for name, links in MENUS.items():
         button, sublist = _list_of(page, name)
@@ -81,16 +81,16 @@ def test_the_skip_link_comes_first_and_every_menu_opens_and_closes(
         expect(button).to_have_attribute("aria-expanded", "true")
         expect(sublist).to_be_visible()
         page.keyboard.press("ArrowDown")
-        assert has_focus(page, "a", text=links[0]), focused(page)
+        expect_focus(page, "a", text=links[0])
         page.keyboard.press("End")
-        assert has_focus(page, "a", text=links[-1]), focused(page)
+        expect_focus(page, "a", text=links[-1])
         page.keyboard.press("ArrowDown")  # round to the first again
-        assert has_focus(page, "a", text=links[0]), focused(page)
+        expect_focus(page, "a", text=links[0])
 
         page.keyboard.press("Escape")
         expect(button).to_have_attribute("aria-expanded", "false")
         expect(sublist).to_be_hidden()
-        assert has_focus(page, ".menu .has-sub > button", text=name), focused(page)
+        expect_focus(page, ".menu .has-sub > button", text=name)
 
         # Space opens it too, and Tab past its last link closes it again.
         page.keyboard.press(" ")
@@ -116,9 +116,9 @@ def test_the_skip_link_moves_the_focus_to_the_content(
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
 
-    assert has_focus(page, "main#main"), focused(page)
+    expect_focus(page, "main#main")
     page.keyboard.press("Tab")
-    assert has_focus(page, "main a"), focused(page)
+    expect_focus(page, "main a")
 
 
 def test_the_folded_phone_menu_opens_and_closes_by_keyboard(
@@ -143,22 +143,22 @@ def test_the_folded_phone_menu_opens_and_closes_by_keyboard(
             page.keyboard.press("Enter")
             expect(sublist).to_be_visible()
             page.keyboard.press("ArrowDown")
-            assert has_focus(page, "a", text=links[0]), focused(page)
+            expect_focus(page, "a", text=links[0])
             page.keyboard.press("Escape")  # closes the list, back on its button
             expect(sublist).to_be_hidden()
-            assert has_focus(page, ".menu .has-sub > button", text=name), focused(page)
+            expect_focus(page, ".menu .has-sub > button", text=name)
 
         page.keyboard.press("Escape")  # closes the whole menu, back on Menu
         expect(toggle).to_have_attribute("aria-expanded", "false")
         expect(nav).to_be_hidden()
-        assert has_focus(page, "[data-menu-toggle]"), focused(page)
+        expect_focus(page, "[data-menu-toggle]")
 
         # And from the menu to a page, by keyboard.
         page.keyboard.press("Enter")
         tab_to(page, ".menu .has-sub > button", text="Billing")
         page.keyboard.press("ArrowDown")
         page.keyboard.press("ArrowDown")
-        assert has_focus(page, "a", text="Order history"), focused(page)
+        expect_focus(page, "a", text="Order history")
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="Order history")).to_be_visible()
     finally:
@@ -189,7 +189,7 @@ def test_buy_the_action_pack_without_the_mouse(
     # Partnership > Offers from the menu.
     tab_to(page, ".menu .has-sub > button", text="Partnership")
     page.keyboard.press("ArrowDown")
-    assert has_focus(page, "a", text="Offers"), focused(page)
+    expect_focus(page, "a", text="Offers")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Available offers")).to_be_visible()
     tab_to(page, "main a", text="Subscribe now")
@@ -202,14 +202,14 @@ def test_buy_the_action_pack_without_the_mouse(
     page.keyboard.press("Enter")
     summary = page.get_by_test_id("error-summary")
     expect(summary).to_be_visible()
-    assert has_focus(page, "[data-error-summary]"), focused(page)
+    expect_focus(page, "[data-error-summary]")
     assert page.title().startswith("Error: Terms and conditions")
     violations += axe_check(page, "subscribe terms, not accepted")
     # Its link takes the focus to the checkbox; Space accepts, Enter submits.
     page.keyboard.press("Tab")
-    assert has_focus(page, ".error-summary a"), focused(page)
+    expect_focus(page, ".error-summary a")
     page.keyboard.press("Enter")
-    assert has_focus(page, "#id_accept"), focused(page)
+    expect_focus(page, "#id_accept")
     page.keyboard.press(" ")
     expect(page.get_by_label(re.compile("I accept the terms and conditions"))).to_be_checked()
     tab_to(page, "main button[type=submit]", text="Next")
@@ -254,7 +254,7 @@ def test_after_a_declined_card_the_focus_is_back_on_the_card(
 
     expect(page.locator("[data-card-errors]")).to_have_text("Your card was declined.")
     expect(submit).to_be_enabled()
-    assert has_focus(page, "#card-element input[placeholder=number]"), focused(page)
+    expect_focus(page, "#card-element input[placeholder=number]")
 
 
 def test_a_charge_declined_at_purchase_comes_back_as_a_focused_error(

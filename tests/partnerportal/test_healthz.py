@@ -213,6 +213,8 @@ PROBE = (
 )
 
 
+# Its own environment (SQLite in tmp_path): CI runs it once, with nothing configured.
+@pytest.mark.any_backend
 def test_production_without_collectstatic_is_not_ready(tmp_path: Path) -> None:
     # Issue 13: /healthz said 200 while every page was a 500 (no static manifest).
     env = production_env(tmp_path, STRIPE_API_BASE=f"http://127.0.0.1:{_closed_port()}")

@@ -22,6 +22,10 @@ import pytest
 
 from tests.plugins.services import wait_until
 
+# Processes with an environment of their own: the same whatever the suite's configuration, so
+# CI runs them once, in the nothing-configured run (pyproject.toml, marker any_backend).
+pytestmark = pytest.mark.any_backend
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
