@@ -11,28 +11,32 @@ for longer than any fixed number of quick retries takes.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.db import OperationalError, connection
 
+from tests.plugins.services import wait_until
+
 # As long as the portal's own SQLite busy timeout (settings.DATABASES OPTIONS "timeout").
 BUSY_TIMEOUT_SECONDS = 20.0
-POLL_SECONDS = 0.002
 
 
 def _retrying(function: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
+    outcome: dict[str, Any] = {}
+
+    def ran() -> bool:
         try:
-            return function()
+            outcome["value"] = function()
         except OperationalError as error:
             if connection.vendor != "sqlite" or "locked" not in str(error):
                 raise
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(POLL_SECONDS)  # lets the thread holding the lock run
+            return False
+        return True
+
+    # A short interval lets the thread holding the lock run between tries.
+    wait_until(ran, timeout=BUSY_TIMEOUT_SECONDS, what="SQLite's table lock", interval=0.002)
+    return outcome["value"]
 
 
 def run_at_once(*functions: Callable[[], Any]) -> list[Any]:
